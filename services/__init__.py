@@ -1,0 +1,5 @@
+"""Reelboard's behaviour layer: config, storage, crypto, the TikTok client, sync, metrics, CLI.
+
+Nothing in this package imports streamlit (DESIGN.md "Rules of the house"); the app and the CLI
+(`python -m services`) share every function here.
+"""

@@ -1,0 +1,203 @@
+"""One frozen Settings object, built from `.streamlit/secrets.toml` and environment variables.
+
+Environment variables win over the secrets file. The app (dashboard/) passes `st.secrets` as a
+plain mapping; the CLI lets the loader read the same file itself, so both see one configuration.
+With no TikTok client key configured, Reelboard runs in **sandbox mode**: the embedded local
+TikTok (see sandbox/README.md) with its own key, secret and URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from services.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRETS_PATH = REPO_ROOT / ".streamlit" / "secrets.toml"
+
+LIVE_AUTH_URL = "https://www.tiktok.com/v2/auth/authorize/"
+LIVE_API_BASE_URL = "https://open.tiktokapis.com"
+DEFAULT_APP_URL = "http://localhost:8501"
+#: The Accounts page's fixed url_path; TikTok redirects back to it (DESIGN.md "Flows").
+ACCOUNTS_URL_PATH = "accounts"
+
+Mode = Literal["sandbox", "live"]
+
+# (environment variable, [section] key in secrets.toml)
+_SOURCES: dict[str, tuple[str, str, str]] = {
+    "client_key": ("TIKTOK_CLIENT_KEY", "tiktok", "client_key"),
+    "client_secret": ("TIKTOK_CLIENT_SECRET", "tiktok", "client_secret"),
+    "redirect_uri": ("TIKTOK_REDIRECT_URI", "tiktok", "redirect_uri"),
+    "auth_url": ("TIKTOK_AUTH_URL", "tiktok", "auth_url"),
+    "api_base_url": ("TIKTOK_API_BASE_URL", "tiktok", "api_base_url"),
+    "data_dir": ("REELBOARD_DATA_DIR", "reelboard", "data_dir"),
+    "encryption_keys": ("REELBOARD_ENCRYPTION_KEYS", "reelboard", "encryption_keys"),
+    "timezone": ("REELBOARD_TIMEZONE", "reelboard", "timezone"),
+    "app_url": ("REELBOARD_APP_URL", "reelboard", "app_url"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    client_key: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str
+    auth_url: str
+    api_base_url: str
+    data_dir: Path
+    encryption_keys: str = field(default="", repr=False)
+    timezone: str = "UTC"
+    app_url: str = DEFAULT_APP_URL
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "reelboard.db"
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        return self.data_dir / "sandbox" / "state.db"
+
+    def with_endpoints(self, *, auth_url: str, api_base_url: str) -> Settings:
+        """Point the client at a running server (the embedded sandbox, or a test double)."""
+        return replace(self, auth_url=auth_url, api_base_url=api_base_url)
+
+
+def read_secrets_file(path: Path = DEFAULT_SECRETS_PATH) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path} is not valid TOML: {exc}. Fix the file and restart."]) from exc
+
+
+def load_settings(
+    secrets: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    app_url: str | None = None,
+) -> Settings:
+    """Build Settings. ``secrets=None`` reads `.streamlit/secrets.toml` (the CLI path).
+
+    ``app_url`` is where this app is served (the dashboard passes its real port); it only
+    matters in sandbox mode, where the redirect URI is derived from it.
+    Raises ConfigError listing every problem found, so nothing fails mid-flow later.
+    """
+    environ = os.environ if environ is None else environ
+    secrets = read_secrets_file() if secrets is None else secrets
+
+    def get(name: str) -> str:
+        env_name, section, key = _SOURCES[name]
+        value = environ.get(env_name)
+        if value is None:
+            table = secrets.get(section) or {}
+            value = table.get(key) if isinstance(table, Mapping) else None
+        return str(value).strip() if value is not None else ""
+
+    data_dir = Path(get("data_dir") or "data")
+    if not data_dir.is_absolute():
+        data_dir = (Path.cwd() / data_dir).resolve()
+    base_app_url = (get("app_url") or app_url or DEFAULT_APP_URL).rstrip("/")
+    client_key = get("client_key")
+
+    if not client_key:
+        # Sandbox mode: imported lazily so services never depends on sandbox unless it is used.
+        from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET
+
+        settings = Settings(
+            mode="sandbox",
+            client_key=DEFAULT_CLIENT_KEY,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            redirect_uri=f"{base_app_url}/{ACCOUNTS_URL_PATH}",
+            auth_url="",  # filled in by services.runtime once the sandbox is listening
+            api_base_url="",
+            data_dir=data_dir,
+            encryption_keys=get("encryption_keys"),
+            timezone=get("timezone") or "UTC",
+            app_url=base_app_url,
+        )
+    else:
+        settings = Settings(
+            mode="live",
+            client_key=client_key,
+            client_secret=get("client_secret"),
+            redirect_uri=get("redirect_uri"),
+            auth_url=get("auth_url") or LIVE_AUTH_URL,
+            api_base_url=(get("api_base_url") or LIVE_API_BASE_URL).rstrip("/"),
+            data_dir=data_dir,
+            encryption_keys=get("encryption_keys"),
+            timezone=get("timezone") or "UTC",
+            app_url=base_app_url,
+        )
+    problems = check_settings(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def check_settings(settings: Settings) -> list[str]:
+    """Every reason this configuration cannot work, in words (empty list = fine)."""
+    problems: list[str] = []
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"REELBOARD_TIMEZONE={settings.timezone!r} is not an IANA time zone "
+            "(for example 'Europe/Berlin' or 'America/New_York')."
+        )
+    if settings.mode == "sandbox":
+        return problems
+    if not settings.client_secret:
+        problems.append(
+            "TIKTOK_CLIENT_SECRET is missing: a client key is set, so Reelboard runs in live mode "
+            "and needs the app's client secret from developers.tiktok.com (Manage apps)."
+        )
+    problems.extend(check_redirect_uri(settings.redirect_uri))
+    for name, url in (("TIKTOK_AUTH_URL", settings.auth_url),
+                      ("TIKTOK_API_BASE_URL", settings.api_base_url)):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"{name}={url!r} is not an absolute http(s) URL.")
+    return problems
+
+
+def check_redirect_uri(uri: str) -> list[str]:
+    """TikTok's redirect URI rules (tiktok-api.md §1.1) plus: it must reach our Accounts page."""
+    if not uri:
+        return [
+            "TIKTOK_REDIRECT_URI is missing. Set it to this app's Accounts page, for example "
+            "https://reelboard.example.com/accounts, and register the same URI in the TikTok "
+            "developer portal (Login Kit > Redirect URI)."
+        ]
+    problems = []
+    parts = urlsplit(uri)
+    local = parts.hostname in ("localhost", "127.0.0.1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        problems.append(
+            f"TIKTOK_REDIRECT_URI={uri!r} must use https (TikTok accepts http only for "
+            "localhost / 127.0.0.1 desktop-style URIs)."
+        )
+    if parts.query or parts.fragment:
+        problems.append(f"TIKTOK_REDIRECT_URI={uri!r} must not contain a query or fragment.")
+    if len(uri) >= 512:
+        problems.append("TIKTOK_REDIRECT_URI must be shorter than 512 characters.")
+    if parts.path.rstrip("/").rsplit("/", 1)[-1] != ACCOUNTS_URL_PATH or parts.path.endswith("/"):
+        problems.append(
+            f"TIKTOK_REDIRECT_URI={uri!r} does not point at this app's Accounts page: it must end "
+            f"with '/{ACCOUNTS_URL_PATH}' (no trailing slash), e.g. "
+            f"https://reelboard.example.com/{ACCOUNTS_URL_PATH}."
+        )
+    return problems

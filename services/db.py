@@ -1,0 +1,87 @@
+"""The SQLite cache: connections, transactions, migrations.
+
+One connection per unit of work (a page run, a sync, a CLI command), never shared across
+Streamlit sessions or threads. Every connection gets WAL, a busy timeout and foreign keys; every
+write runs in a short ``BEGIN IMMEDIATE`` transaction with no network call inside
+(security.md §4.6: a deferred transaction that later writes can fail with SQLITE_BUSY at once).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from services.errors import StorageError
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """Open the cache at ``path`` (":memory:" for tests), configured for concurrent use."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves (Python 3.11 sqlite3
+        # would otherwise open implicit DEFERRED transactions).
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=True,
+        )
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        # Rotated refresh tokens must survive a power cut (security.md §4.6).
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"Cannot open the cache at {path}: {exc}. If the file is not a Reelboard database, "
+            "move it aside; Reelboard never overwrites it."
+        ) from exc
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def open_db(path: Path | str, *, migrate: bool = False) -> Iterator[sqlite_utils.Database]:
+    """A connection for one unit of work, closed afterwards."""
+    db = connect(path)
+    try:
+        if migrate:
+            apply_migrations(db)
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
+    conn = db.conn
+    if conn.in_transaction:
+        raise StorageError("write_transaction() cannot nest: commit the outer transaction first")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; returns the names applied. Safe with concurrent starters."""
+    from services.migrations import MIGRATIONS
+
+    with write_transaction(db):  # serialises two processes starting at once
+        pending = [m.name for m in MIGRATIONS.pending(db)]
+        if pending:
+            MIGRATIONS.apply(db)
+    return pending
+
+
+def check_integrity(db: sqlite_utils.Database) -> str:
+    return db.execute("PRAGMA quick_check").fetchone()[0]
