@@ -1,0 +1,1 @@
+"""The Streamlit shell: entry/router, shared UI pieces, the only reader of st.secrets."""

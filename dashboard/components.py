@@ -1,0 +1,117 @@
+"""Shared UI pieces. Each component that keeps state takes a ``key`` and owns that entry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboard import nav
+
+PERIOD_PRESETS = {"Last 7 days": 7, "Last 28 days": 28, "Last 90 days": 90, "Custom": None}
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of calendar days in the viewer's time zone."""
+
+    first_day: date
+    last_day: date
+    timezone: str
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    @property
+    def start(self) -> int:
+        """Epoch seconds of the first day's midnight in the viewer's zone."""
+        tz = ZoneInfo(self.timezone)
+        return int(datetime.combine(self.first_day, datetime.min.time(), tz).timestamp())
+
+    @property
+    def end(self) -> int:
+        """Epoch seconds of the midnight after the last day (exclusive)."""
+        tz = ZoneInfo(self.timezone)
+        nxt = self.last_day + timedelta(days=1)
+        return int(datetime.combine(nxt, datetime.min.time(), tz).timestamp())
+
+    def previous(self) -> Period:
+        length = timedelta(days=self.days)
+        return Period(self.first_day - length, self.last_day - length, self.timezone)
+
+    def label(self) -> str:
+        return f"{self.first_day:%d %b %Y} – {self.last_day:%d %b %Y}"
+
+
+def sandbox_banner() -> None:
+    st.info(
+        "**Sandbox mode** — Reelboard is talking to its built-in TikTok emulator with demo "
+        "creators, so you can try everything offline. Nothing reaches real TikTok. "
+        "To go live, set your TikTok app's client key, secret and redirect URI "
+        "(see the README, *Live mode*).",
+        icon=":material/science:",
+    )
+
+
+def account_picker(accounts: Sequence, *, key: str = "selected_accounts") -> list[str]:
+    """Sidebar multiselect of connected accounts; returns the chosen open_ids."""
+    if not accounts:
+        st.sidebar.caption("No TikTok accounts connected yet.")
+        st.sidebar.page_link(nav.page("accounts"), label="Connect an account",
+                             icon=":material/link:")
+        st.session_state.pop(key, None)
+        return []
+    labels = {a.open_id: _account_label(a) for a in accounts}
+    current = [oid for oid in st.session_state.get(key, []) if oid in labels]
+    if not current:
+        current = [accounts[0].open_id]
+    st.session_state[key] = current
+    return st.sidebar.multiselect(
+        "Accounts",
+        options=list(labels),
+        format_func=labels.__getitem__,
+        key=key,
+        help="Pick one account, or several to compare them side by side.",
+        placeholder="Choose accounts",
+    )
+
+
+def _account_label(account) -> str:
+    name = account.display_name or account.username or account.open_id[:8]
+    handle = f" (@{account.username})" if getattr(account, "username", None) else ""
+    flag = " ⚠" if account.status != "active" else ""
+    return f"{name}{handle}{flag}"
+
+
+def period_picker(timezone: str, *, key: str = "period", today: date | None = None) -> Period:
+    """Sidebar date-range picker shared by every analytics page."""
+    today = today or datetime.now(ZoneInfo(timezone)).date()
+    preset = st.sidebar.selectbox(
+        "Period", list(PERIOD_PRESETS), index=1, key=f"{key}_preset",
+        help=f"Days are counted in {timezone} (setting REELBOARD_TIMEZONE).",
+    )
+    days = PERIOD_PRESETS[preset]
+    if days is not None:
+        return Period(today - timedelta(days=days - 1), today, timezone)
+    chosen = st.sidebar.date_input(
+        "From – to", value=(today - timedelta(days=27), today), max_value=today,
+        key=f"{key}_custom", format="YYYY-MM-DD",
+    )
+    if isinstance(chosen, Sequence) and len(chosen) == 2:
+        return Period(chosen[0], chosen[1], timezone)
+    st.sidebar.caption("Pick an end date to apply the range.")
+    first = chosen[0] if isinstance(chosen, Sequence) and chosen else today
+    return Period(first, first, timezone)
+
+
+def empty_state(title: str, body: str, *, icon: str = ":material/insights:",
+                link_accounts: bool = True) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {title}")
+        st.markdown(body)
+        if link_accounts:
+            st.page_link(nav.page("accounts"), label="Go to Accounts", icon=":material/link:")

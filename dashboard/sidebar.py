@@ -1,0 +1,34 @@
+"""The sidebar every page shares: brand, sandbox banner, account and period pickers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import nav, runtime
+from dashboard.components import account_picker, period_picker, sandbox_banner
+from services.accounts import list_accounts
+
+
+def render_sidebar() -> None:
+    settings = runtime.settings()
+    with st.sidebar:
+        st.markdown("### 🎬 Reelboard")
+        st.caption("TikTok analytics for your team")
+    if settings.is_sandbox:
+        with st.sidebar:
+            sandbox_banner()
+    with runtime.database() as db:
+        accounts = [a for a in list_accounts(db) if a.status != "disconnected"]
+    account_picker(accounts)
+    period_picker(settings.timezone)
+    needs = [a for a in accounts if a.status == "needs_reconnect"]
+    if needs:
+        names = ", ".join(a.display_name or a.open_id[:8] for a in needs)
+        st.warning(
+            f"**{names}** must be reconnected: TikTok no longer accepts the stored "
+            "authorization, so syncing is paused for that account.",
+            icon=":material/link_off:",
+        )
+        if st.button("Reconnect", key="reconnect_banner", type="primary"):
+            st.session_state["reconnect_open_id"] = needs[0].open_id
+            st.switch_page(nav.page("accounts"))

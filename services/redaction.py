@@ -1,0 +1,62 @@
+"""Keep tokens, codes, states and secrets out of logs (security.md §1.2 R10).
+
+Installed on the root logger by the app and the CLI; every record's message and arguments are
+scrubbed before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_PATTERNS = [
+    # TikTok token prefixes (tiktok-api.md §0) and our own ciphertext envelopes.
+    re.compile(r"\b(act|rft|clt)\.[A-Za-z0-9._*!~%-]+"),
+    re.compile(r"\bv1\.[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{16,}"),
+    # OAuth parameters in query strings or form bodies.
+    re.compile(
+        r"(?i)\b(code|state|code_verifier|client_secret|access_token|refresh_token|token)"
+        r"=([^&\s\"']+)"
+    ),
+    re.compile(r"(?i)(Authorization:\s*Bearer\s+)\S+"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+]
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}=[redacted]", text)
+        elif pattern.groups == 1 and pattern.pattern.startswith("(?i)(Authorization"):
+            text = pattern.sub(lambda m: f"{m.group(1)}[redacted]", text)
+        else:
+            text = pattern.sub("[redacted]", text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not kill logging
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install(level: int = logging.INFO) -> None:
+    """Idempotently add redaction to every root handler (and create one if none exists)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
