@@ -49,10 +49,9 @@ class Period:
 
 def sandbox_banner() -> None:
     st.info(
-        "**Sandbox mode** — Reelboard is talking to its built-in TikTok emulator with demo "
-        "creators, so you can try everything offline. Nothing reaches real TikTok. "
-        "To go live, set your TikTok app's client key, secret and redirect URI "
-        "(see the README, *Live mode*).",
+        "**Sandbox mode** — demo creators from Reelboard's built-in TikTok emulator. "
+        "Nothing reaches real TikTok. To go live, configure your TikTok app (README, "
+        "*Live mode*).",
         icon=":material/science:",
     )
 

@@ -36,11 +36,23 @@ def _app_url() -> str:
     return f"http://localhost:{port}"
 
 
+_STARTED: list[Runtime] = []
+
+
 @st.cache_resource(show_spinner="Starting Reelboard…")
 def _runtime(fingerprint: str) -> Runtime:
     redaction.install()
     settings = load_settings(_secrets_dict(), app_url=_app_url())
-    return start_runtime(settings)
+    rt = start_runtime(settings)
+    _STARTED.append(rt)
+    return rt
+
+
+def shutdown() -> None:
+    """Stop every runtime this process started (tests; a config change leaves old ones)."""
+    _runtime.clear()
+    while _STARTED:
+        _STARTED.pop().stop()
 
 
 def get_runtime() -> Runtime:

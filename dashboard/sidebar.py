@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import nav, runtime
 from dashboard.components import account_picker, period_picker, sandbox_banner
 from services.accounts import list_accounts
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+
 
 def render_sidebar() -> None:
     settings = runtime.settings()
-    with st.sidebar:
-        st.markdown("### 🎬 Reelboard")
-        st.caption("TikTok analytics for your team")
+    st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"), size="large")
     if settings.is_sandbox:
         with st.sidebar:
             sandbox_banner()

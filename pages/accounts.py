@@ -238,13 +238,15 @@ def render() -> None:
         accounts = list_accounts(db)
     active = [a for a in accounts if a.status != "disconnected"]
     gone = [a for a in accounts if a.status == "disconnected"]
-    _connect_panel(has_accounts=bool(active))
     now = datetime.now(UTC)
-    if not accounts:
+    if not active:
+        _connect_panel(has_accounts=False)
         st.markdown("No accounts yet. Connect your first creator above — in sandbox mode, pick "
                     "one of the demo creators on the consent screen.")
     for account in active:
         _account_card(account, now)
+    if active:
+        _connect_panel(has_accounts=True)
     if gone:
         with st.expander(f"Disconnected accounts ({len(gone)})"):
             for account in gone:

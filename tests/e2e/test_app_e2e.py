@@ -1,0 +1,54 @@
+"""The main flows in Debian's Chromium against a real `streamlit run` (sandbox mode)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import ROOT, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+NAV = ["Overview", "Videos", "Insights", "Reports", "Publish", "Accounts"]
+
+
+def test_shell_navigation_and_sandbox_banner(app_server, page):
+    page.goto(app_server.url)
+    wait_for_app(page)
+    assert page.get_by_text("Sandbox mode").first.is_visible()
+    nav = page.get_by_test_id("stSidebarNav")
+    for title in NAV:
+        nav.get_by_role("link", name=title).click()
+        wait_for_app(page)
+        assert page.locator("h1").first.is_visible()
+        assert page.get_by_test_id("stException").count() == 0
+        assert page.get_by_text("Sandbox mode").first.is_visible()
+    assert page.url.endswith("/accounts")
+    out = ROOT / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    page.screenshot(path=str(out / "shell-accounts.png"), full_page=True)
+
+
+def test_connect_on_consent_page_then_disconnect(app_server, page):
+    page.goto(f"{app_server.url}/accounts")
+    wait_for_app(page)
+    page.get_by_role("button", name=re.compile("Connect (a TikTok|another) account")).click()
+    # Same-tab redirect to the sandbox's TikTok consent page.
+    page.wait_for_url(re.compile(r".*/v2/auth/authorize/.*"))
+    page.get_by_text("@trailrunnerjo").click()
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(re.compile(r".*/accounts$"))  # the code and state are gone from the URL
+    wait_for_app(page)
+    card = page.get_by_text("Jo on the Trails").first
+    card.wait_for()
+    assert page.get_by_text("@trailrunnerjo").first.is_visible()
+    assert page.get_by_text("Token health").first.is_visible()
+    assert "code=" not in page.url and "state=" not in page.url
+
+    page.get_by_role("button", name="Disconnect").first.click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Yes, disconnect").click()
+    wait_for_app(page)
+    page.get_by_text("is disconnected").first.wait_for()
+    assert page.get_by_text("Disconnected accounts (1)").is_visible()

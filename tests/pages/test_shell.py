@@ -1,0 +1,55 @@
+"""Every page renders through the real router without an exception (AppTest smoke)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages.conftest import open_page, texts
+
+PAGES = ["overview", "videos", "insights", "reports", "publish", "accounts"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_without_error(name):
+    at = open_page(name)
+    assert not at.exception, at.exception
+    assert at.title, f"{name} has no title"
+    page_text = texts(at)
+    assert "Sandbox mode" in page_text  # the banner is on every page
+    assert "Traceback" not in page_text
+
+
+@pytest.mark.parametrize("name", ["reports", "publish"])
+def test_unbuilt_pages_say_what_they_will_do_and_link_to_accounts(name):
+    at = open_page(name)
+    assert "What this screen will do" in texts(at)
+    assert any("accounts" in str(link.proto.page) for link in at.get("page_link"))
+
+
+def test_sidebar_empty_state_points_to_accounts():
+    at = open_page("overview")
+    assert "No TikTok accounts connected yet." in texts(at)
+
+
+def test_live_mode_with_bad_redirect_uri_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("TIKTOK_CLIENT_KEY", "awlive")
+    monkeypatch.setenv("TIKTOK_CLIENT_SECRET", "x")
+    monkeypatch.setenv("TIKTOK_REDIRECT_URI", "https://example.com/callback")
+    at = open_page("overview")
+    assert not at.exception
+    assert at.title[0].value == "Reelboard cannot start"
+    assert "Accounts page" in at.error[0].value
+
+
+def test_unexpected_error_shows_reference_not_traceback(monkeypatch):
+    import services.accounts
+
+    def boom(db):
+        raise RuntimeError("secret act.abcdef internals")
+
+    monkeypatch.setattr(services.accounts, "list_accounts", boom)
+    monkeypatch.setattr("dashboard.sidebar.list_accounts", boom)
+    at = open_page("publish")
+    assert not at.exception
+    message = at.error[0].value
+    assert "reference" in message and "act.abcdef" not in message
