@@ -46,11 +46,12 @@ def _handle_callback() -> None:
                 redirect_uri=runtime.settings().redirect_uri,
             )
         st.session_state[RESULT_KEY] = ("success", f"Connected **{account.label}**.")
-        missing = [f.reason for f in account.features.values() if not f.available]
-        if missing:
+        if account.declined_scopes:
+            limited = [f.reason for f in account.features.values()
+                       if set(f.missing) & account.declined_scopes]
             st.session_state[RESULT_KEY] = (
-                "warning", f"Connected **{account.label}** with fewer permissions than asked: "
-                + " ".join(missing))
+                "warning", f"Connected **{account.label}**, but the creator did not grant "
+                f"{', '.join(sorted(account.declined_scopes))}. " + " ".join(limited))
     except ConnectError as exc:
         st.session_state[RESULT_KEY] = ("error", exc)
     # Never leave the code or state in the address bar or history (security.md R10, C13).

@@ -70,16 +70,16 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     try:
-        new_key = args.new_key or generate_key()
         with open_db(rt.settings.database_path) as db:
             keyring = load_keyring(rt.settings, db)
+            if keyring.key_file is None and not args.new_key:
+                # Keys from REELBOARD_ENCRYPTION_KEYS: Reelboard cannot save a new key there,
+                # so it re-encrypts to the first key of the variable (put the new one first).
+                new_key = None
+            else:
+                new_key = args.new_key or generate_key()  # saved to secret.key before use
             result = rotate_key(db, keyring, new_key, on_progress=ProgressBar())
-        print(result.summary() if hasattr(result, "summary") else result)
-        if not args.new_key:
-            print(
-                "New primary key (store it now, first in REELBOARD_ENCRYPTION_KEYS, keeping the "
-                f"old key after it until the counts above show 0 rows for it):\n{new_key}"
-            )
+        print(result.summary())
         return EXIT_OK
     finally:
         rt.stop()
