@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import nav, runtime
+from dashboard import runtime
 from dashboard.components import account_picker, period_picker, sandbox_banner
+from dashboard.oauth import begin_connect
 from services.accounts import list_accounts
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -31,6 +32,8 @@ def render_sidebar() -> None:
             "authorization, so syncing is paused for that account.",
             icon=":material/link_off:",
         )
-        if st.button("Reconnect", key="reconnect_banner", type="primary"):
-            st.session_state["reconnect_open_id"] = needs[0].open_id
-            st.switch_page(nav.page("accounts"))
+        first = needs[0]
+        if st.button(f"Reconnect {first.display_name or 'account'}", key="reconnect_banner",
+                     type="primary", icon=":material/link:"):
+            begin_connect(sorted(first.granted_scopes), purpose="reconnect",
+                          target=first.open_id, add_another=True)

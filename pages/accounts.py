@@ -6,19 +6,17 @@ Streamlit session, so everything it needs lives server-side (services.accounts).
 
 from __future__ import annotations
 
-import html
-import json
 from datetime import UTC, datetime
 
 import streamlit as st
 
 from dashboard import runtime
+from dashboard.oauth import begin_connect
 from services.accounts import (
     ConnectError,
     complete_connect,
     disconnect,
     list_accounts,
-    start_connect,
 )
 from services.tiktok.scopes import FEATURES, explain_scope, scopes_for
 
@@ -77,27 +75,6 @@ def _show_flash() -> None:
         st.success(payload, icon=":material/check_circle:")
 
 
-def _go_to_tiktok(url: str) -> None:
-    """Send this tab to TikTok's consent page (a same-tab redirect keeps the flow in one tab)."""
-    st.html(f"<script>window.location.assign({json.dumps(url)});</script>",
-            unsafe_allow_javascript=True)
-    st.markdown(
-        f'Opening TikTok… If nothing happens, <a href="{html.escape(url)}" target="_self">'
-        "continue to TikTok</a>.",
-        unsafe_allow_html=True,  # our own URL, escaped; no TikTok-supplied text here
-    )
-
-
-def _begin(scopes, *, purpose: str = "connect", target: str | None = None,
-           add_another: bool = False) -> None:
-    with runtime.database() as db:
-        url = start_connect(
-            db, runtime.settings(), runtime.keyring(), scopes=scopes, purpose=purpose,
-            target_open_id=target, add_another=add_another,
-        )
-    _go_to_tiktok(url)
-
-
 def _connect_panel(has_accounts: bool) -> None:
     with st.container(border=True):
         st.markdown("#### Connect a TikTok account" if not has_accounts
@@ -120,7 +97,7 @@ def _connect_panel(has_accounts: bool) -> None:
         label = "Connect a TikTok account" if not has_accounts else "Connect another account"
         if st.button(label, type="primary", disabled=not chosen, key="connect",
                      icon=":material/add_link:"):
-            _begin(scopes, add_another=has_accounts)
+            begin_connect(scopes, add_another=has_accounts)
 
 
 def _relative(moment: datetime | None, now: datetime) -> str:
@@ -164,7 +141,7 @@ def _account_card(account, now: datetime) -> None:
             else:
                 if st.button("Reconnect", key=f"reconnect_{account.open_id}",
                              icon=":material/link:"):
-                    _begin(sorted(account.granted_scopes) or scopes_for(["analytics"]),
+                    begin_connect(sorted(account.granted_scopes) or scopes_for(["analytics"]),
                            purpose="reconnect", target=account.open_id, add_another=True)
         if account.status == "disconnected":
             return
@@ -194,19 +171,17 @@ def _account_card(account, now: datetime) -> None:
 
 def _actions(account) -> None:
     oid = account.open_id
-    wants_reconnect = (account.status == "needs_reconnect"
-                       or st.session_state.get("reconnect_open_id") == oid)
-    if wants_reconnect and st.button("Reconnect", key=f"reconnect_{oid}", type="primary",
-                                     icon=":material/link:"):
-        st.session_state.pop("reconnect_open_id", None)
-        _begin(sorted(account.granted_scopes), purpose="reconnect", target=oid,
+    if account.status == "needs_reconnect" and st.button(
+        "Reconnect", key=f"reconnect_{oid}", type="primary", icon=":material/link:"
+    ):
+        begin_connect(sorted(account.granted_scopes), purpose="reconnect", target=oid,
                add_another=True)
     missing = sorted({s for f in account.features.values() for s in f.missing})
     if missing and account.status == "active" and st.button(
         "Grant more", key=f"grant_{oid}", icon=":material/add_moderator:",
         help="Ask the creator for: " + ", ".join(missing),
     ):
-        _begin(sorted(account.granted_scopes | set(missing)), purpose="grant_more",
+        begin_connect(sorted(account.granted_scopes | set(missing)), purpose="grant_more",
                target=oid, add_another=True)
     confirm_key = f"confirm_disconnect_{oid}"
     if not st.session_state.get(confirm_key):

@@ -114,4 +114,19 @@ def test_needs_reconnect_is_shown_on_every_page():
     for name in ("overview", "accounts"):
         at = open_page(name)
         assert any("must be reconnected" in w.value for w in at.warning)
-        assert any(b.label == "Reconnect" for b in at.button)
+        assert any(b.label.startswith("Reconnect") for b in at.button)
+
+
+def test_reconnect_banner_starts_a_reconnect_flow_for_that_account():
+    rt = current_runtime()
+    account = connect_demo(rt, "lunakitchen")
+    from services.accounts import mark_needs_reconnect
+
+    with open_db(rt.settings.database_path) as db:
+        mark_needs_reconnect(db, account.open_id, "TikTok refused the refresh.")
+    at = open_page("videos")
+    at.button(key="reconnect_banner").click().run()
+    assert "Opening TikTok" in texts(at)
+    with open_db(rt.settings.database_path) as db:
+        rows = db.execute("SELECT purpose, target_open_id FROM oauth_states").fetchall()
+    assert rows == [("reconnect", account.open_id)]
