@@ -128,5 +128,6 @@ def test_reconnect_banner_starts_a_reconnect_flow_for_that_account():
     at.button(key="reconnect_banner").click().run()
     assert "Opening TikTok" in texts(at)
     with open_db(rt.settings.database_path) as db:
-        rows = db.execute("SELECT purpose, target_open_id FROM oauth_states").fetchall()
+        rows = db.execute("SELECT purpose, target_open_id FROM oauth_states "
+                          "WHERE consumed_at IS NULL").fetchall()
     assert rows == [("reconnect", account.open_id)]
