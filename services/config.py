@@ -41,6 +41,9 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "encryption_keys": ("REELBOARD_ENCRYPTION_KEYS", "reelboard", "encryption_keys"),
     "timezone": ("REELBOARD_TIMEZONE", "reelboard", "timezone"),
     "app_url": ("REELBOARD_APP_URL", "reelboard", "app_url"),
+    "sync_requests_per_minute": (
+        "REELBOARD_SYNC_REQUESTS_PER_MINUTE", "reelboard", "sync_requests_per_minute"
+    ),
 }
 
 
@@ -56,6 +59,9 @@ class Settings:
     encryption_keys: str = field(default="", repr=False)
     timezone: str = "UTC"
     app_url: str = DEFAULT_APP_URL
+    #: The Display API's per-endpoint limit that sync paces itself under (tiktok-api.md §6:
+    #: 600/min); lower it if TikTok granted less, or to match a sandbox started lower.
+    sync_requests_per_minute: int = 600
 
     @property
     def is_sandbox(self) -> bool:
@@ -111,6 +117,8 @@ def load_settings(
     if not data_dir.is_absolute():
         data_dir = (Path.cwd() / data_dir).resolve()
     base_app_url = (get("app_url") or app_url or DEFAULT_APP_URL).rstrip("/")
+    rpm_text = get("sync_requests_per_minute")
+    rpm = int(rpm_text) if rpm_text.isdigit() and int(rpm_text) > 0 else 600
     client_key = get("client_key")
 
     if not client_key:
@@ -128,6 +136,7 @@ def load_settings(
             encryption_keys=get("encryption_keys"),
             timezone=get("timezone") or "UTC",
             app_url=base_app_url,
+            sync_requests_per_minute=rpm,
         )
     else:
         settings = Settings(
@@ -141,8 +150,14 @@ def load_settings(
             encryption_keys=get("encryption_keys"),
             timezone=get("timezone") or "UTC",
             app_url=base_app_url,
+            sync_requests_per_minute=rpm,
         )
     problems = check_settings(settings)
+    if rpm_text and rpm_text != str(rpm):
+        problems.append(
+            f"REELBOARD_SYNC_REQUESTS_PER_MINUTE={rpm_text!r} must be a positive whole number "
+            "(TikTok's Display API limit per endpoint; 600 unless TikTok granted otherwise)."
+        )
     if problems:
         raise ConfigError(problems)
     return settings

@@ -9,6 +9,7 @@ write runs in a short ``BEGIN IMMEDIATE`` transaction with no network call insid
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
             check_same_thread=True,
         )
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
         # Rotated refresh tokens must survive a power cut (security.md §4.6).
         conn.execute("PRAGMA synchronous=FULL")
@@ -42,6 +43,19 @@ def connect(path: Path | str) -> sqlite_utils.Database:
             "move it aside; Reelboard never overwrites it."
         ) from exc
     return sqlite_utils.Database(conn)
+
+
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 20) -> None:
+    """Switching a new file to WAL needs a moment of exclusive access; when several processes
+    start at once the switch can report "locked" without waiting on the busy timeout."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 @contextmanager

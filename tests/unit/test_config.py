@@ -80,3 +80,13 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path):
     bad.write_text("[tiktok\nclient_key=")
     with pytest.raises(ConfigError, match="not valid TOML"):
         read_secrets_file(bad)
+
+
+def test_sync_pace_setting(tmp_path):
+    env = {"REELBOARD_DATA_DIR": str(tmp_path)}
+    assert load_settings({}, env).sync_requests_per_minute == 600
+    env["REELBOARD_SYNC_REQUESTS_PER_MINUTE"] = "60"
+    assert load_settings({}, env).sync_requests_per_minute == 60
+    env["REELBOARD_SYNC_REQUESTS_PER_MINUTE"] = "abc"
+    with pytest.raises(ConfigError, match="positive whole number"):
+        load_settings({}, env)

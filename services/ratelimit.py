@@ -1,0 +1,202 @@
+"""Client-side pacing: stay under TikTok's per-endpoint limits instead of bouncing off them.
+
+TikTok enforces each Display endpoint's limit over a one-minute **sliding** window and answers
+with 429 ``rate_limit_exceeded`` past it (tiktok-api.md §6, §5). Retrying after a 429 works, but
+it wastes requests and time and, with many accounts syncing at once, invites retry storms. So we
+keep our own sliding window per endpoint and per account, set *below* the published limit
+(security.md §4.1: "a client-side token bucket per endpoint and per user token, set below the
+published limits"), and wait locally for a free slot before a request goes out.
+
+Why a sliding-window log rather than a token bucket: it is the same shape as the limit it guards,
+so a burst of up to the budget goes out at once (a 10,000-video account's 500 list pages need
+no waiting at 600/min), and the window can never admit more than the budget in any 60 s span,
+which a refilling bucket with the same capacity can (up to twice the budget across a boundary).
+
+Whether TikTok counts per app or per user is not documented (tiktok-api.md §13); the sandbox
+counts per access token. We pace per (endpoint, account): the account outlives token rotation,
+so a refresh mid-sync never resets our window while the server's may carry on.
+
+The pacing happens at the transport (``paced_session``), so every HTTP attempt is counted,
+including the client's own retries and token refreshes, not just the calls sync makes.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from services.errors import ReelboardError
+
+#: Published per-minute limits (tiktok-api.md §6). Endpoints not listed (oauth/token, revoke,
+#: the upload PUT) have no documented limit and are not paced.
+DISPLAY_ENDPOINTS: tuple[str, ...] = ("/v2/user/info/", "/v2/video/list/", "/v2/video/query/")
+DISPLAY_LIMIT_PER_MINUTE = 600  # tiktok-api.md §3, §6
+POSTING_LIMITS_PER_MINUTE: Mapping[str, int] = {
+    "/v2/post/publish/creator_info/query/": 20,  # tiktok-api.md §6 (per user access_token)
+    "/v2/post/publish/video/init/": 6,
+    "/v2/post/publish/inbox/video/init/": 6,
+    "/v2/post/publish/content/init/": 6,
+    "/v2/post/publish/status/fetch/": 30,
+}
+#: Fraction of the published limit we allow ourselves. 90 % leaves room for clock skew between
+#: our window and the server's, and for requests the server timestamps later than we do.
+DEFAULT_HEADROOM = 0.9
+WINDOW_SECONDS = 60.0  # tiktok-api.md §6: "one-minute sliding window"
+
+
+class PacingCancelled(ReelboardError):
+    """A wait for a free request slot was cancelled (the sync was stopped)."""
+
+    step = "cancelled"
+    retry_safe = True
+
+
+def budget_for(limit_per_minute: int, headroom: float = DEFAULT_HEADROOM) -> int:
+    """Requests we allow ourselves per window for a published limit (at least 1)."""
+    if limit_per_minute <= 0:
+        raise ValueError("limit_per_minute must be positive")
+    if not 0 < headroom <= 1:
+        raise ValueError("headroom must be in (0, 1]")
+    return max(1, math.floor(limit_per_minute * headroom))
+
+
+class Pacer:
+    """Sliding-window pacing per (endpoint, account), shared by every thread of one process.
+
+    ``requests_per_minute`` is the *server's* limit for the Display endpoints (600 on TikTok;
+    lower it to match a sandbox started with a lower ``rate_limit_per_minute``); the pacer allows
+    ``headroom`` of it. ``clock`` returns seconds on any monotone scale: the default is
+    ``time.monotonic``; a sandbox time-travel run passes the sandbox's simulated clock, because
+    that is the clock the server's window uses. ``sleep`` waits in real time by default; a test
+    may pass a function that advances the simulated clock instead.
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: int = DISPLAY_LIMIT_PER_MINUTE,
+        *,
+        headroom: float = DEFAULT_HEADROOM,
+        window_seconds: float = WINDOW_SECONDS,
+        extra_limits: Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        limits = dict.fromkeys(DISPLAY_ENDPOINTS, requests_per_minute)
+        limits.update(POSTING_LIMITS_PER_MINUTE)
+        limits.update(extra_limits or {})
+        self.requests_per_minute = requests_per_minute
+        self.window_seconds = window_seconds
+        self._budgets = {path: budget_for(limit, headroom) for path, limit in limits.items()}
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: dict[tuple[str, str], collections.deque[float]] = {}
+        self.waited_seconds = 0.0  # total time spent waiting, for benchmarks and logs
+
+    def budget(self, endpoint: str) -> int | None:
+        """Our per-window budget for ``endpoint`` (a URL path), or None if it is not paced."""
+        return self._budgets.get(_normalise(endpoint))
+
+    def acquire(
+        self, endpoint: str, account: str, *, cancel: threading.Event | None = None
+    ) -> float:
+        """Block until a request to ``endpoint`` for ``account`` fits the window; record it.
+
+        Returns the seconds waited. Raises PacingCancelled if ``cancel`` is set while waiting.
+        """
+        path = _normalise(endpoint)
+        budget = self._budgets.get(path)
+        if budget is None:
+            return 0.0
+        key = (path, account)
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                sent = self._sent.setdefault(key, collections.deque())
+                horizon = now - self.window_seconds
+                while sent and sent[0] <= horizon:
+                    sent.popleft()
+                if len(sent) < budget:
+                    sent.append(now)
+                    self.waited_seconds += waited
+                    return waited
+                # The oldest request leaves the window at sent[0] + window. A small margin keeps
+                # us on the safe side of the boundary when our clock and the server's differ.
+                delay = max(0.0, sent[0] + self.window_seconds - now) + 0.01
+            if cancel is not None and cancel.is_set():
+                raise PacingCancelled("The sync was stopped while waiting for TikTok's rate limit.")
+            self._wait(delay, cancel)
+            waited += delay
+
+    def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif cancel is not None:
+            cancel.wait(seconds)  # wakes early when the sync is stopped
+        else:
+            time.sleep(seconds)
+
+
+def _normalise(endpoint: str) -> str:
+    path = urlsplit(endpoint).path if "://" in endpoint else endpoint.split("?", 1)[0]
+    return path if path.endswith("/") else path + "/"
+
+
+class PacedAdapter(HTTPAdapter):
+    """A requests transport that waits for the pacer before each attempt and counts attempts.
+
+    Sitting below the TikTok client means the client's own retries (429/5xx/timeouts) and token
+    refreshes are paced and counted as well: ``requests_made`` matches what the server saw.
+    """
+
+    def __init__(
+        self, pacer: Pacer, account: str, *, cancel: threading.Event | None = None, **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pacer = pacer
+        self.account = account
+        self.cancel = cancel
+        self._count_lock = threading.Lock()
+        self.requests_made = 0
+
+    def send(self, request, *args, **kwargs):  # type: ignore[override]
+        self.pacer.acquire(request.url or "", self.account, cancel=self.cancel)
+        with self._count_lock:
+            self.requests_made += 1
+        return super().send(request, *args, **kwargs)
+
+
+def paced_session(
+    pacer: Pacer,
+    account: str,
+    *,
+    cancel: threading.Event | None = None,
+    base_url: str | None = None,
+) -> tuple[requests.Session, PacedAdapter]:
+    """A ``requests.Session`` whose every request is paced for ``account``; and its adapter.
+
+    With ``base_url`` (the only host the session will talk to), the environment's proxy and CA
+    bundle settings are resolved once here instead of on every request: requests re-reads
+    ``*_PROXY``/``NO_PROXY`` for each call otherwise, about a third of a local request's cost.
+    ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` still apply.
+    """
+    session = requests.Session()
+    adapter = PacedAdapter(pacer, account, cancel=cancel)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if base_url:
+        session.proxies.update(requests.utils.get_environ_proxies(base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
+    return session, adapter
