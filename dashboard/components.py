@@ -114,3 +114,37 @@ def empty_state(title: str, body: str, *, icon: str = ":material/insights:",
         st.markdown(body)
         if link_accounts:
             st.page_link(nav.page("accounts"), label="Go to Accounts", icon=":material/link:")
+
+
+def format_value(value: float | int | None, unit: str = "count") -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value:.2%}"
+    if unit in ("per_week", "hours", "days"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def kpi_card(kpi, tz: str) -> None:
+    """A KPI with its period-over-period change and, on hover, where the number comes from."""
+    current, previous = kpi.current, kpi.previous
+    delta = None
+    if kpi.change is not None:
+        if current.unit == "ratio":
+            delta = f"{kpi.change * 100:+.2f} pp"
+        elif kpi.change_pct is not None:
+            delta = f"{kpi.change_pct:+.1%}"
+        else:
+            delta = f"{kpi.change:+,.0f}"
+    source = current.source(tz)
+    help_text = f"{source}. Previous period: {format_value(previous.value, previous.unit)}."
+    if current.note:
+        help_text += f" {current.note}"
+    st.metric(kpi.label, format_value(current.value, current.unit), delta=delta,
+              help=help_text, border=True)
+
+
+def chart(fig, *, key: str) -> None:
+    """Draw a services.charts figure as built (theme=None keeps its palette and template)."""
+    st.plotly_chart(fig, theme=None, key=key, config={"displaylogo": False})

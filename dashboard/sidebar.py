@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import runtime
+from dashboard import runtime, selection
 from dashboard.components import account_picker, period_picker, sandbox_banner
 from dashboard.oauth import begin_connect
 from services.accounts import list_accounts
@@ -23,7 +23,7 @@ def render_sidebar() -> None:
     with runtime.database() as db:
         accounts = [a for a in list_accounts(db) if a.status != "disconnected"]
     account_picker(accounts)
-    period_picker(settings.timezone)
+    selection.remember_period(period_picker(settings.timezone))
     needs = [a for a in accounts if a.status == "needs_reconnect"]
     if needs:
         names = ", ".join(a.display_name or a.open_id[:8] for a in needs)

@@ -1,3 +1,114 @@
+"""Insights: what to act on — top movers, velocity, outliers, when to post, hashtags, cadence."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title('insights')
+from dashboard import data, runtime, selection
+from dashboard.components import chart, empty_state, format_value
+from services import charts
+from services.metrics import PROVENANCE_LABELS
+
+
+def _note(insight, tz: str) -> None:
+    """Say plainly when history is too short, instead of drawing zeros."""
+    if not insight.enough_history and insight.note:
+        st.info(insight.note, icon=":material/hourglass_top:")
+
+
+def _velocity_table(velocity, titles: dict[str, str]) -> None:
+    frame = velocity.frame
+    if len(frame) == 0:
+        return
+    marks = [c.removeprefix("views_") for c in frame.columns if c.startswith("views_")]
+    shown = pd.DataFrame({"Video": frame["video_id"].map(lambda v: titles.get(str(v), str(v)))})
+    for mark in marks:
+        shown[f"Views after {mark}"] = frame[f"views_{mark}"].astype("float64")
+    shown = shown.sort_values(shown.columns[1], ascending=False, na_position="last").head(15)
+    for column in shown.columns[1:]:
+        shown[column] = shown[column].map(lambda v: "—" if pd.isna(v) else f"{v:,.0f}")
+    st.dataframe(shown, hide_index=True)
+    st.caption(
+        "Blank = the video has not reached that age yet, or no snapshot was taken near "
+        "it (history started later or syncs were missed)."
+    )
+
+
+def render() -> None:
+    st.title("Insights")
+    accounts = selection.accounts()
+    if not accounts:
+        empty_state(
+            "No account selected",
+            "Connect a TikTok account (or pick one in the sidebar) to see what works.",
+        )
+        return
+    tz = runtime.settings().timezone
+    period = selection.period()
+    ins = data.insights([a.open_id for a in accounts], period.start, period.end, tz)
+    st.caption(
+        f"{period.label()} · times in {tz} · each chart says where its numbers come "
+        f"from ({PROVENANCE_LABELS['tiktok_lifetime']}, "
+        f"{PROVENANCE_LABELS['snapshot_difference']}, or derived)"
+    )
+
+    movers_tab, velocity_tab, outliers_tab, timing_tab, tags_tab = st.tabs(
+        ["Top movers", "Velocity", "Outliers", "When to post", "Hashtags"]
+    )
+    with movers_tab:
+        _note(ins.movers, tz)
+        chart(charts.top_movers_bar(ins.movers, tz=tz), key="movers")
+    with velocity_tab:
+        _note(ins.velocity_curves, tz)
+        chart(
+            charts.velocity_curves(ins.velocity_curves, titles=ins.velocity_titles, tz=tz),
+            key="velocity",
+        )
+        st.markdown("**How fast videos posted in this period took off**")
+        _note(ins.velocity, tz)
+        _velocity_table(ins.velocity, ins.velocity_titles)
+    with outliers_tab:
+        _note(ins.outliers, tz)
+        chart(charts.outlier_scatter(ins.outliers, tz=tz), key="outliers")
+        st.caption(
+            "Each video's lifetime views against its account's median (videos at least "
+            "7 days old). Far above: learn from it. Far below: check the hook."
+        )
+    with timing_tab:
+        _note(ins.heatmap, tz)
+        chart(charts.posting_heatmap(ins.heatmap, tz=tz), key="heatmap")
+        cadence = ins.cadence
+        cols = st.columns(3)
+        cols[0].metric(
+            "Posts per week",
+            format_value(cadence.posts_per_week.value, "per_week"),
+            help=cadence.posts_per_week.source(tz),
+        )
+        cols[1].metric(
+            "Median gap between posts",
+            _hours(cadence.median_gap_hours.value),
+            help=cadence.median_gap_hours.source(tz),
+        )
+        cols[2].metric(
+            "Longest gap",
+            _hours(cadence.longest_gap_hours.value),
+            help=cadence.longest_gap_hours.source(tz),
+        )
+        chart(charts.cadence_bars(cadence.weekly, tz=tz), key="cadence")
+    with tags_tab:
+        _note(ins.hashtags, tz)
+        chart(charts.hashtag_bars(ins.hashtags, tz=tz), key="hashtags")
+        st.caption(
+            "Median lifetime views of videos using each hashtag (from titles and "
+            "descriptions), against the account's median."
+        )
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+render()

@@ -1,3 +1,149 @@
+"""Overview: KPI cards with period-over-period change, follower and views trends, sync."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
 import streamlit as st
 
-st.title('overview')
+from dashboard import data, runtime, selection
+from dashboard.components import chart, empty_state, kpi_card
+from services import charts
+from services.demo_history import load_demo_history
+from services.metrics import format_time
+from services.sync import sync_accounts
+
+KPI_ORDER = [
+    "followers",
+    "followers_gained",
+    "views_gained",
+    "likes_gained",
+    "comments_gained",
+    "shares_gained",
+    "engagement_rate",
+    "videos_posted",
+]
+
+
+def _progress_callback(bar):
+    def on_progress(done: int, total: int | None, message: str) -> None:
+        fraction = min(done / total, 1.0) if total else 0.0
+        bar.progress(fraction, text=message or "Syncing…")
+
+    return on_progress
+
+
+def _sync_now(open_ids: list[str]) -> None:
+    bar = st.progress(0.0, text="Starting sync…")
+    results = sync_accounts(runtime.settings(), open_ids, on_progress=_progress_callback(bar))
+    bar.empty()
+    st.session_state["overview_flash"] = [(r.ok, r.summary()) for r in results]
+    st.rerun()
+
+
+def _load_demo_history(days: int) -> None:
+    bar = st.progress(0.0, text="Replaying the sync over the sandbox's clock…")
+    result = load_demo_history(runtime.settings(), days=days, on_progress=_progress_callback(bar))
+    bar.empty()
+    st.session_state["overview_flash"] = [(not result.failures, result.summary())]
+    st.rerun()
+
+
+def _sync_bar(overview, tz: str) -> None:
+    now = datetime.now(UTC)
+    lines = []
+    for ref in overview.accounts:
+        last = overview.last_syncs.get(ref.open_id)
+        if last is None:
+            lines.append(f"**{ref.label}**: never synced")
+            continue
+        ago = now.timestamp() - last.captured_at
+        when = (
+            f"{int(ago // 60)} min ago"
+            if ago < 3600
+            else f"{ago / 3600:.0f} h ago"
+            if ago < 172800
+            else format_time(last.captured_at, tz)
+        )
+        status = "" if last.status == "succeeded" else f" ({last.status})"
+        lines.append(f"**{ref.label}**: last synced {when}{status}")
+    info, sync_col, demo_col = st.columns([4, 1.2, 1.6], vertical_alignment="center")
+    info.caption(" · ".join(lines))
+    if sync_col.button(
+        "Sync now",
+        icon=":material/sync:",
+        key="sync_now",
+        help="Snapshot followers, videos and their counters now.",
+    ):
+        _sync_now([a.open_id for a in overview.accounts])
+    if runtime.settings().is_sandbox:
+        with demo_col.popover("Load demo history", icon=":material/history:"):
+            st.caption(
+                "Sandbox only: moves the sandbox's simulated clock back and runs the "
+                "real sync once per day, so the charts have history to show."
+            )
+            days = st.number_input(
+                "Days", min_value=2, max_value=365, value=90, step=1, key="demo_days"
+            )
+            if st.button("Load history", type="primary", key="demo_history"):
+                _load_demo_history(int(days))
+
+
+def _flash() -> None:
+    for ok, text in st.session_state.pop("overview_flash", []):
+        (st.success if ok else st.warning)(text)
+
+
+def render() -> None:
+    st.title("Overview")
+    accounts = selection.accounts()
+    period = selection.period()
+    tz = runtime.settings().timezone
+    if not accounts:
+        empty_state(
+            "No account selected",
+            "Connect a TikTok account (or pick one in the sidebar) to see followers, "
+            "views and engagement over time.",
+        )
+        return
+    st.caption(f"{period.label()} · compared with the {period.days} days before · times in {tz}")
+    _flash()
+    overview = data.overview(accounts, period.start, period.end, tz)
+    _sync_bar(overview, tz)
+    if not overview.history.enough:
+        st.info(
+            "**Not enough history yet.** TikTok only reports lifetime totals, so Reelboard "
+            "builds history by snapshotting them at every sync; growth needs at least two "
+            f"syncs a while apart (you have {overview.history.runs}). Schedule "
+            "`python -m services sync --all` daily, or press **Sync now** later."
+            + (
+                " In sandbox mode, **Load demo history** fills the charts right away."
+                if runtime.settings().is_sandbox
+                else ""
+            ),
+            icon=":material/hourglass_top:",
+        )
+    for ref in overview.accounts:
+        kpis = overview.kpis[ref.open_id]
+        if len(overview.accounts) > 1:
+            st.markdown(f"##### {ref.label}")
+        for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
+            for col, key in zip(st.columns(4), row, strict=True):
+                with col:
+                    kpi_card(kpis[key], tz)
+        # One line per distinct caveat, instead of the same sentence under every card.
+        notes = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note)
+        for note in notes:
+            st.caption(f":material/info: {note}")
+    names = {a.open_id: a.label for a in overview.accounts}
+    left, right = st.columns(2)
+    with left:
+        chart(charts.follower_trend(overview.followers, tz=tz, names=names), key="followers_chart")
+    with right:
+        chart(
+            charts.gained_bars(overview.gained, tz=tz, freq=overview.freq, names=names),
+            key="views_chart",
+        )
+
+
+render()

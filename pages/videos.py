@@ -1,3 +1,160 @@
+"""Videos: every video of the chosen accounts, sortable and filterable; pick one for its curve."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title('videos')
+from dashboard import data, runtime, selection
+from dashboard.components import chart, empty_state, format_value
+from services import charts
+from services.metrics import engagement_rate, format_time
+
+POSTED_CHOICES = ["Any time", "In the selected period"]
+
+
+def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
+    t = videos.table
+    frame = pd.DataFrame(
+        {
+            "cover": t["cover_image_url"],
+            "title": t["title"]
+            .fillna("")
+            .where(t["title"].fillna("") != "", t["description"].fillna("")),
+            "account": t["open_id"].map(names),
+            "posted": t["posted"].dt.tz_localize(None),
+            "views": t["view_count"].astype("float64"),
+            "likes": t["like_count"].astype("float64"),
+            "comments": t["comment_count"].astype("float64"),
+            "shares": t["share_count"].astype("float64"),
+            "engagement": t["engagement_rate"].astype("float64") * 100,
+            "views_per_day": t["views_per_day"],
+            "trend": t["video_id"].map(lambda vid: videos.sparklines.get(str(vid), [])),
+            "link": t["share_url"],
+        }
+    )
+    if not many_accounts:
+        frame = frame.drop(columns=["account"])
+    return frame
+
+
+COLUMNS = {
+    "cover": st.column_config.ImageColumn("Cover", width="small"),
+    "title": st.column_config.TextColumn("Title", width="large"),
+    "account": st.column_config.TextColumn("Account"),
+    "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY, HH:mm"),
+    "views": st.column_config.NumberColumn("Views", format="localized"),
+    "likes": st.column_config.NumberColumn("Likes", format="localized"),
+    "comments": st.column_config.NumberColumn("Comments", format="localized"),
+    "shares": st.column_config.NumberColumn("Shares", format="localized"),
+    "engagement": st.column_config.NumberColumn(
+        "Engagement",
+        format="%.2f%%",
+        help="(likes + comments + shares) / views, lifetime — derived from TikTok's counters",
+    ),
+    "views_per_day": st.column_config.NumberColumn(
+        "Views/day", format="localized", help="Lifetime views divided by days since posting"
+    ),
+    "trend": st.column_config.LineChartColumn(
+        "Views trend", help="Lifetime views at each Reelboard snapshot"
+    ),
+    "link": st.column_config.LinkColumn("TikTok", display_text="Open ↗"),
+}
+
+
+def _detail(row: pd.Series, tz: str) -> None:
+    detail = data.video_detail(str(row["video_id"]))
+    title = row["title"] or row["description"] or f"Video {row['video_id']}"
+    with st.container(border=True):
+        st.subheader(title)
+        st.caption(
+            f"Posted {format_time(int(row['create_time']), tz)} · "
+            f"[open on TikTok]({row['share_url']}) · as of "
+            f"{format_time(int(row['captured_at']), tz)} (TikTok lifetime counters)"
+            if pd.notna(row["captured_at"])
+            else "Not snapshotted yet."
+        )
+        cols = st.columns(5)
+        views = row["view_count"]
+        er = (
+            engagement_rate(row["like_count"], row["comment_count"], row["share_count"], views)
+            if pd.notna(views)
+            else None
+        )
+        for col, (label, value, unit) in zip(
+            cols,
+            [
+                ("Views", views, "count"),
+                ("Likes", row["like_count"], "count"),
+                ("Comments", row["comment_count"], "count"),
+                ("Shares", row["share_count"], "count"),
+                ("Engagement", er, "ratio"),
+            ],
+            strict=True,
+        ):
+            col.metric(label, format_value(None if pd.isna(value) else value, unit))
+        chart(charts.video_growth(detail.curve, tz=tz), key="video_growth")
+
+
+def render() -> None:
+    st.title("Videos")
+    accounts = selection.accounts()
+    tz = runtime.settings().timezone
+    if not accounts:
+        empty_state(
+            "No account selected",
+            "Connect a TikTok account (or pick one in the sidebar) to list its videos.",
+        )
+        return
+    period = selection.period()
+    search_col, posted_col = st.columns([3, 2])
+    search = search_col.text_input(
+        "Search titles and descriptions",
+        key="video_search",
+        placeholder="e.g. #recipe or soup",
+        max_chars=200,
+    )
+    posted = posted_col.selectbox("Posted", POSTED_CHOICES, key="video_posted")
+    in_period = posted == POSTED_CHOICES[1]
+    videos = data.videos(
+        [a.open_id for a in accounts],
+        tz,
+        search=search.strip(),
+        posted_from=period.start if in_period else None,
+        posted_to=period.end if in_period else None,
+    )
+    if videos.total == 0:
+        if search or in_period:
+            st.info("No videos match these filters.")
+        else:
+            empty_state(
+                "No videos yet",
+                "Videos appear after the first sync (Overview → Sync now). Only public "
+                "videos are available through TikTok's API.",
+                link_accounts=False,
+            )
+        return
+    as_of = f" · as of {format_time(videos.as_of, tz)}" if videos.as_of else ""
+    st.caption(
+        f"{videos.total:,} videos{as_of}. Click a column to sort; select a row to see its growth."
+    )
+    names = {a.open_id: a.label for a in accounts}
+    table = _table(videos, names, len(accounts) > 1)
+    event = st.dataframe(
+        table,
+        column_config=COLUMNS,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="videos_table",
+        height=420,
+        row_height=56,
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        _detail(videos.table.iloc[rows[0]], tz)
+    else:
+        st.caption("Select a video above to see its views over time.")
+
+
+render()

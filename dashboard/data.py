@@ -1,0 +1,69 @@
+"""Cached page data: ``st.cache_data`` keyed by accounts, period and the cache's data version.
+
+Caches are global across users (STYLE.md), so every key includes the account ids and a data
+version that each sync bumps; the database *path* is cached, never a connection.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import runtime
+from services import analytics, queries
+from services.db import open_db
+
+
+def data_version() -> int:
+    with runtime.database() as db:
+        return queries.data_version(db)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _overview(db_path: str, accounts: tuple[tuple[str, str], ...], start: int, end: int,
+              tz: str, version: int) -> analytics.OverviewData:
+    refs = [analytics.AccountRef(oid, label) for oid, label in accounts]
+    with open_db(db_path) as db:
+        return analytics.overview(db, refs, start, end, tz)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _videos(db_path: str, open_ids: tuple[str, ...], tz: str, search: str,
+            posted_from: int | None, posted_to: int | None,
+            version: int) -> analytics.VideosData:
+    with open_db(db_path) as db:
+        return analytics.videos(db, open_ids, tz=tz, search=search,
+                                posted_from=posted_from, posted_to=posted_to)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _video_detail(db_path: str, video_id: str, version: int) -> analytics.VideoDetail:
+    with open_db(db_path) as db:
+        return analytics.video_detail(db, video_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _insights(db_path: str, open_ids: tuple[str, ...], start: int, end: int, tz: str,
+              version: int) -> analytics.InsightsData:
+    with open_db(db_path) as db:
+        return analytics.insights(db, open_ids, start, end, tz)
+
+
+def overview(accounts, start: int, end: int, tz: str) -> analytics.OverviewData:
+    return _overview(str(runtime.settings().database_path),
+                     tuple((a.open_id, a.label) for a in accounts), start, end, tz,
+                     data_version())
+
+
+def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = None,
+           posted_to: int | None = None) -> analytics.VideosData:
+    return _videos(str(runtime.settings().database_path), tuple(open_ids), tz, search,
+                   posted_from, posted_to, data_version())
+
+
+def video_detail(video_id: str) -> analytics.VideoDetail:
+    return _video_detail(str(runtime.settings().database_path), video_id, data_version())
+
+
+def insights(open_ids, start: int, end: int, tz: str) -> analytics.InsightsData:
+    return _insights(str(runtime.settings().database_path), tuple(open_ids), start, end, tz,
+                     data_version())
