@@ -28,7 +28,7 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.width = width
         self.tty = self.stream.isatty()
-        self._last = ""
+        self._quarter = 0
 
     def __call__(self, done: int, total: int | None, message: str = "") -> None:
         if self.tty and total:
@@ -38,10 +38,14 @@ class ProgressBar:
             if done >= total:
                 self.stream.write("\n")
             self.stream.flush()
-        elif message and message != self._last:
-            count = f"{done}/{total}" if total else str(done)
-            self.stream.write(f"{count} {message}\n")
-            self._last = message
+        elif not self.tty:
+            # Cron logs: a line per quarter of the work, not one per page.
+            quarter = int(4 * min(done, total) / total) if total else 0
+            if quarter > self._quarter or (total and done >= total and quarter == 4):
+                self._quarter = quarter
+                count = f"{done}/{total}" if total else str(done)
+                self.stream.write(f"{count} {message}\n")
+                self.stream.flush()
 
 
 def _runtime() -> Runtime:

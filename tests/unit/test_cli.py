@@ -43,3 +43,17 @@ def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(["sync"])  # needs --account or --all
     assert exit_info.value.code == 2
+
+
+def test_progress_bar_is_quiet_in_logs():
+    import io
+
+    from services.cli import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    for done in range(0, 101):
+        bar(done, 100, f"{done} videos")
+    lines = out.getvalue().splitlines()
+    assert lines == ["25/100 25 videos", "50/100 50 videos", "75/100 75 videos",
+                     "100/100 100 videos"]
