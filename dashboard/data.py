@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import runtime
 from services import analytics, queries
+from services.covers import refresh_stale_covers
 from services.db import open_db
 
 
@@ -54,10 +55,32 @@ def overview(accounts, start: int, end: int, tz: str) -> analytics.OverviewData:
                      data_version())
 
 
+#: Cover links renewed per account and render (newest first): 10 video/query calls at most.
+COVER_REFRESH_LIMIT = 200
+
+
 def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = None,
            posted_to: int | None = None) -> analytics.VideosData:
-    return _videos(str(runtime.settings().database_path), tuple(open_ids), tz, search,
-                   posted_from, posted_to, data_version())
+    args = (str(runtime.settings().database_path), tuple(open_ids), tz, search, posted_from,
+            posted_to)
+    result = _videos(*args, data_version())
+    if _renew_covers(result):
+        _videos.clear()  # cover links are not part of the data version
+        result = _videos(*args, data_version())
+    return result
+
+
+def _renew_covers(videos: analytics.VideosData) -> int:
+    """TikTok's cover links expire after 6 h (tiktok-api.md §3.4): renew the stale ones shown."""
+    if not videos.total:
+        return 0
+    renewed = 0
+    client = runtime.client()
+    with runtime.database() as db:
+        for open_id, group in videos.table.groupby("open_id", sort=False):
+            ids = [str(v) for v in group["video_id"].head(COVER_REFRESH_LIMIT)]
+            renewed += refresh_stale_covers(db, client, runtime.keyring(), str(open_id), ids)
+    return renewed
 
 
 def video_detail(video_id: str) -> analytics.VideoDetail:

@@ -79,3 +79,29 @@ def test_insights_tabs_render_with_provenance(history_runtime):
     assert len(at.tabs) == 5
     assert len(at.get("plotly_chart")) >= 5
     assert "difference between Reelboard snapshots" in texts(at)
+
+
+def test_videos_page_renews_expired_cover_links(history_runtime, monkeypatch):
+    import functools
+    from datetime import UTC, datetime, timedelta
+
+    import requests
+
+    import dashboard.data
+    from services.covers import cover_expires_at, refresh_stale_covers
+
+    rt, _account = history_runtime
+    before = open_page("videos").dataframe[0].value["cover"].tolist()
+    # Seven hours pass, for TikTok (the sandbox's clock) and for Reelboard alike.
+    requests.post(f"{rt.settings.api_base_url}/_sandbox/clock", json={"advance": 7 * 3600},
+                  timeout=10)
+    later = functools.partial(refresh_stale_covers,
+                              clock=lambda: datetime.now(UTC) + timedelta(hours=7))
+    monkeypatch.setattr(dashboard.data, "refresh_stale_covers", later)
+    stale = before[0]
+    assert requests.get(stale, timeout=10).status_code == 403  # TikTok's CDN: link expired
+    after = open_page("videos").dataframe[0].value["cover"].tolist()
+    assert after[0] != stale
+    assert cover_expires_at(after[0]) > cover_expires_at(stale)
+    fresh = requests.get(after[0], timeout=10)
+    assert fresh.status_code == 200 and fresh.headers["content-type"].startswith("image/")
