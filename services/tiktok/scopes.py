@@ -146,9 +146,11 @@ def feature_status(granted: Iterable[str]) -> dict[str, FeatureStatus]:
         missing = tuple(s for s in feature.scopes if s not in granted)
         if missing:
             costs = "; ".join(_WITHOUT[s] for s in missing)
+            # Neutral wording: the account may never have been asked for this feature.
+            verb = "is off" if len(missing) == len(feature.scopes) else "is limited"
             reason = (
-                f"{feature.label} is limited because the creator did not grant "
-                f"{', '.join(missing)}: {costs}. Use \"Grant more\" to allow it."
+                f"{feature.label} {verb}: this account's grant lacks {', '.join(missing)} "
+                f"({costs}). Use \"Grant more\" to ask the creator for it."
             )
         else:
             reason = ""

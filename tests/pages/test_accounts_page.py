@@ -60,7 +60,7 @@ def test_partial_consent_is_explained_and_offers_grant_more():
     at = open_page("accounts", query=params)
     page = texts(at)
     assert "did not grant user.info.profile, user.info.stats" in page
-    assert "Analytics is limited" in page
+    assert "Analytics is limited: this account's grant lacks" in page
     assert any(b.label == "Grant more" for b in at.button)
 
 
