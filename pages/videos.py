@@ -40,7 +40,7 @@ def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
 
 COLUMNS = {
     "cover": st.column_config.ImageColumn("Cover", width="small"),
-    "title": st.column_config.TextColumn("Title", width="large"),
+    "title": st.column_config.TextColumn("Title", width="medium"),
     "account": st.column_config.TextColumn("Account"),
     "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY, HH:mm"),
     "views": st.column_config.NumberColumn("Views", format="localized"),

@@ -9,28 +9,24 @@ from __future__ import annotations
 import logging
 import re
 
-_PATTERNS = [
+# (pattern, replacement): each keeps the name of what it hides, never the value.
+_RULES: list[tuple[re.Pattern[str], str]] = [
     # TikTok token prefixes (tiktok-api.md §0) and our own ciphertext envelopes.
-    re.compile(r"\b(act|rft|clt)\.[A-Za-z0-9._*!~%-]+"),
-    re.compile(r"\bv1\.[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{16,}"),
+    (re.compile(r"\b(act|rft|clt)\.[A-Za-z0-9._*!~%-]+"), "[redacted]"),
+    (re.compile(r"\bv1\.[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{16,}"), "[redacted]"),
     # OAuth parameters in query strings or form bodies.
-    re.compile(
+    (re.compile(
         r"(?i)\b(code|state|code_verifier|client_secret|access_token|refresh_token|token)"
-        r"=([^&\s\"']+)"
-    ),
-    re.compile(r"(?i)(Authorization:\s*Bearer\s+)\S+"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        r"=[^&\s\"']+"), r"\1=[redacted]"),
+    (re.compile(r"(?i)(Authorization:\s*Bearer\s+)\S+"), r"\1[redacted]"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+     "[redacted private key]"),
 ]
 
 
 def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: f"{m.group(1)}=[redacted]", text)
-        elif pattern.groups == 1 and pattern.pattern.startswith("(?i)(Authorization"):
-            text = pattern.sub(lambda m: f"{m.group(1)}[redacted]", text)
-        else:
-            text = pattern.sub("[redacted]", text)
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
     return text
 
 
