@@ -80,10 +80,7 @@ def account_picker(accounts: Sequence, *, key: str = "selected_accounts") -> lis
 
 
 def _account_label(account) -> str:
-    name = account.display_name or account.username or account.open_id[:8]
-    handle = f" (@{account.username})" if getattr(account, "username", None) else ""
-    flag = " ⚠" if account.status != "active" else ""
-    return f"{name}{handle}{flag}"
+    return account.label + (" ⚠" if account.status != "active" else "")
 
 
 def period_picker(timezone: str, *, key: str = "period", today: date | None = None) -> Period:
