@@ -51,7 +51,8 @@ def _handle_callback() -> None:
                 "warning", f"Connected **{account.label}**, but the creator did not grant "
                 f"{', '.join(sorted(account.declined_scopes))}. " + " ".join(limited))
     except ConnectError as exc:
-        st.session_state[RESULT_KEY] = ("error", exc)
+        # Session state keeps plain text only (DESIGN.md), never the exception object.
+        st.session_state[RESULT_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
     # Never leave the code or state in the address bar or history (security.md R10, C13).
     st.query_params.clear()
     st.rerun()
@@ -63,10 +64,9 @@ def _show_flash() -> None:
         return
     kind, payload = flash
     if kind == "error":
-        exc: ConnectError = payload
+        step, explanation, fix = payload
         st.error(
-            f"**Connecting failed ({exc.step.replace('_', ' ')})** — {exc.explanation}\n\n"
-            f"{exc.fix}",
+            f"**Connecting failed ({step.replace('_', ' ')})** — {explanation}\n\n{fix}",
             icon=":material/error:",
         )
     elif kind == "warning":
