@@ -105,3 +105,14 @@ def test_videos_page_renews_expired_cover_links(history_runtime, monkeypatch):
     assert cover_expires_at(after[0]) > cover_expires_at(stale)
     fresh = requests.get(after[0], timeout=10)
     assert fresh.status_code == 200 and fresh.headers["content-type"].startswith("image/")
+
+
+@pytest.mark.parametrize("query", ["'; DROP TABLE videos; --", "%_%", "<script>x</script>",
+                                   "\u202eevil", "#"])
+def test_videos_search_with_hostile_input_changes_nothing(history_runtime, query):
+    at = open_page("videos")
+    total_before = len(at.dataframe[0].value)
+    at.text_input(key="video_search").input(query).run()
+    assert not at.exception
+    at.text_input(key="video_search").input("").run()
+    assert len(at.dataframe[0].value) == total_before
