@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import runtime
 from dashboard.oauth import begin_connect
 from services.accounts import (
+    CALLBACK_KEYS,
     ConnectError,
     complete_connect,
     disconnect,
@@ -20,7 +21,6 @@ from services.accounts import (
 )
 from services.tiktok.scopes import FEATURES, explain_scope, scopes_for
 
-CALLBACK_KEYS = {"code", "state", "scopes", "error", "error_description", "error_type"}
 RESULT_KEY = "accounts_flash"
 
 FEATURE_HELP = {
@@ -35,7 +35,7 @@ FEATURE_HELP = {
 def _handle_callback() -> None:
     """TikTok sent the browser back here: finish the connection once, then clean the URL."""
     params = {key: st.query_params.get_all(key) for key in st.query_params}
-    if not CALLBACK_KEYS & params.keys():
+    if not set(CALLBACK_KEYS) & params.keys():
         return
     try:
         with runtime.database() as db:

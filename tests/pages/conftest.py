@@ -51,27 +51,26 @@ def current_runtime():
     return dashboard_runtime._STARTED[-1]
 
 
+def consent_params(rt, url: str, creator: str = "lunakitchen", approve: bool = True,
+                   scopes: list[str] | None = None) -> dict[str, list[str]]:
+    """Answer TikTok's consent page through the sandbox control API; the callback's query."""
+    body = {"authorize_url": url, "creator": creator, "approve": approve}
+    if scopes is not None:
+        body["scopes"] = scopes
+    redirect = requests.post(f"{rt.settings.api_base_url}/_sandbox/consent", json=body,
+                             timeout=10).json()["redirect_url"]
+    return parse_qs(urlsplit(redirect).query, keep_blank_values=True)
+
+
 def connect_demo(rt, creator: str = "lunakitchen", scopes: list[str] | None = None,
                  requested: tuple[str, ...] = ("user.info.basic", "user.info.profile",
                                                "user.info.stats", "video.list")):
     """Connect a demo creator through the real flow (consent via the sandbox control API)."""
     with open_db(rt.settings.database_path) as db:
         url = start_connect(db, rt.settings, rt.keyring, scopes=requested)
-        body = {"authorize_url": url, "creator": creator, "approve": True}
-        if scopes is not None:
-            body["scopes"] = scopes
-        redirect = requests.post(f"{rt.settings.api_base_url}/_sandbox/consent", json=body,
-                                 timeout=10).json()["redirect_url"]
-        params = parse_qs(urlsplit(redirect).query, keep_blank_values=True)
+        params = consent_params(rt, url, creator, scopes=scopes)
         return complete_connect(db, rt.client(), rt.keyring, params,
                                 redirect_uri=rt.settings.redirect_uri)
-
-
-def consent_params(rt, url: str, creator: str = "lunakitchen", approve: bool = True):
-    body = {"authorize_url": url, "creator": creator, "approve": approve}
-    redirect = requests.post(f"{rt.settings.api_base_url}/_sandbox/consent", json=body,
-                             timeout=10).json()["redirect_url"]
-    return parse_qs(urlsplit(redirect).query, keep_blank_values=True)
 
 
 def texts(at: AppTest) -> str:

@@ -48,15 +48,9 @@ def test_callback_connects_and_clears_the_query_string():
 
 def test_partial_consent_is_explained_and_offers_grant_more():
     rt = current_runtime()
-    url = _authorize_url(rt)
-    import requests
-
-    redirect = requests.post(f"{rt.settings.api_base_url}/_sandbox/consent", json={
-        "authorize_url": url, "creator": "quietpotter", "approve": True,
-        "scopes": ["user.info.basic", "video.list"]}, timeout=10).json()["redirect_url"]
-    from urllib.parse import parse_qs, urlsplit
-
-    params = {k: v[0] for k, v in parse_qs(urlsplit(redirect).query).items()}
+    params = consent_params(rt, _authorize_url(rt), creator="quietpotter",
+                            scopes=["user.info.basic", "video.list"])
+    params = {k: v[0] for k, v in params.items()}
     at = open_page("accounts", query=params)
     page = texts(at)
     assert "did not grant user.info.profile, user.info.stats" in page
