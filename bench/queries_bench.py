@@ -263,7 +263,6 @@ def overview_page(sc: Scenario) -> dict[str, Any]:
     figures = [
         charts.gained_bars(gained, "views_gained", tz=sc.tz),
         charts.follower_trend(trend, tz=sc.tz),
-        charts.kpi_sparkline(r["totals"], "view_count", tz=sc.tz),
     ]
     return {"kpis": cards, "figures": figures}
 

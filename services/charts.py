@@ -17,7 +17,7 @@ the x axes are wall-clock times in the viewer's zone (``tz``).
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -376,50 +376,8 @@ def gained_bars(
     return fig
 
 
-def kpi_sparkline(
-    series: pd.DataFrame, column: str, *, tz: str = "UTC", color: str = PALETTE[0]
-) -> go.Figure:
-    """A tiny line for a KPI card: no axes, no title, hover shows the value."""
-    rows = series.dropna(subset=[column]).sort_values("captured_at")
-    fig = go.Figure(
-        go.Scatter(
-            x=_wall_clock(rows["captured_at"], tz),
-            y=rows[column].astype("float64"),
-            mode="lines",
-            line={"width": 2, "color": color},
-            fill="tozeroy",
-            fillcolor="rgba(254,44,85,0.08)" if color == PALETTE[0] else None,
-            hovertemplate="%{x|%d %b}: %{y:,.0f}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        template=TEMPLATE, height=64, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, rangemode="normal")
-    return fig
-
-
 # --------------------------------------------------------------------------------------------
 # Videos
-
-
-def sparkline(values: Sequence[float], *, color: str = PALETTE[0]) -> go.Figure:
-    """A bare line of a few readings (a video's views), for tight spots."""
-    fig = go.Figure(
-        go.Scatter(
-            y=list(values),
-            mode="lines",
-            line={"width": 1.5, "color": color},
-            hovertemplate="%{y:,.0f} views<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        template=TEMPLATE, height=40, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, rangemode="normal")
-    return fig
 
 
 def video_growth(

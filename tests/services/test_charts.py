@@ -118,14 +118,6 @@ def test_gained_bars_not_enough_history():
     assert _is_empty_state(c.gained_bars(one, tz="UTC"), "you have 1")
 
 
-def test_kpi_sparkline_and_video_sparkline_are_bare():
-    fig = c.kpi_sparkline(_series("a", [(1, 5), (2, 9), (3, 7)]), "follower_count")
-    assert list(fig.data[0].y) == [5.0, 9.0, 7.0]
-    assert fig.layout.xaxis.visible is False and fig.layout.height == 64
-    spark = c.sparkline([1, 4, 9])
-    assert list(spark.data[0].y) == [1, 4, 9] and spark.layout.yaxis.visible is False
-
-
 def test_video_growth_curve():
     hist = pd.DataFrame(
         {
