@@ -39,10 +39,6 @@ class Period:
         nxt = self.last_day + timedelta(days=1)
         return int(datetime.combine(nxt, datetime.min.time(), tz).timestamp())
 
-    def previous(self) -> Period:
-        length = timedelta(days=self.days)
-        return Period(self.first_day - length, self.last_day - length, self.timezone)
-
     def label(self) -> str:
         return f"{self.first_day:%d %b %Y} – {self.last_day:%d %b %Y}"
 
