@@ -29,11 +29,12 @@ def _overview(db_path: str, accounts: tuple[tuple[str, str], ...], start: int, e
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _videos(db_path: str, open_ids: tuple[str, ...], tz: str, search: str,
-            posted_from: int | None, posted_to: int | None,
-            version: int) -> analytics.VideosData:
+            posted_from: int | None, posted_to: int | None, order_by: str, descending: bool,
+            page: int, version: int) -> analytics.VideosData:
     with open_db(db_path) as db:
-        return analytics.videos(db, open_ids, tz=tz, search=search,
-                                posted_from=posted_from, posted_to=posted_to)
+        return analytics.videos(db, open_ids, tz=tz, search=search, posted_from=posted_from,
+                                posted_to=posted_to, order_by=order_by, descending=descending,
+                                page=page)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -55,14 +56,13 @@ def overview(accounts, start: int, end: int, tz: str) -> analytics.OverviewData:
                      data_version())
 
 
-#: Cover links renewed per account and render (newest first): 10 video/query calls at most.
-COVER_REFRESH_LIMIT = 200
 
 
 def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = None,
-           posted_to: int | None = None) -> analytics.VideosData:
+           posted_to: int | None = None, order_by: str = "create_time",
+           descending: bool = True, page: int = 0) -> analytics.VideosData:
     args = (str(runtime.settings().database_path), tuple(open_ids), tz, search, posted_from,
-            posted_to)
+            posted_to, order_by, descending, page)
     result = _videos(*args, data_version())
     if _renew_covers(result):
         _videos.clear()  # cover links are not part of the data version
@@ -78,7 +78,7 @@ def _renew_covers(videos: analytics.VideosData) -> int:
     client = runtime.client()
     with runtime.database() as db:
         for open_id, group in videos.table.groupby("open_id", sort=False):
-            ids = [str(v) for v in group["video_id"].head(COVER_REFRESH_LIMIT)]
+            ids = [str(v) for v in group["video_id"]]  # one page: ≤ 3 video/query calls
             renewed += refresh_stale_covers(db, client, runtime.keyring(), str(open_id), ids)
     return renewed
 

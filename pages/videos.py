@@ -8,9 +8,16 @@ import streamlit as st
 from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, format_value
 from services import charts
+from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
+#: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
+SORTS = {
+    "Posted": "create_time", "Views": "view_count", "Likes": "like_count",
+    "Comments": "comment_count", "Shares": "share_count", "Engagement": "engagement_rate",
+    "Title": "title",
+}
 
 
 def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
@@ -107,37 +114,42 @@ def render() -> None:
         )
         return
     period = selection.period()
-    search_col, posted_col = st.columns([3, 2])
-    search = search_col.text_input(
-        "Search titles and descriptions",
-        key="video_search",
-        placeholder="e.g. #recipe or soup",
-        max_chars=200,
-    )
+    search_col, posted_col, sort_col, order_col = st.columns([3, 2, 1.4, 1.4])
+    search = search_col.text_input("Search titles and descriptions", key="video_search",
+                                   placeholder="e.g. #recipe or soup", max_chars=200)
     posted = posted_col.selectbox("Posted", POSTED_CHOICES, key="video_posted")
+    sort = sort_col.selectbox("Sort by", list(SORTS), key="video_sort")
+    order = order_col.selectbox("Order", ["Highest first", "Lowest first"], key="video_order",
+                                help="For Posted: newest first / oldest first.")
     in_period = posted == POSTED_CHOICES[1]
+    # A new filter or sort starts again at the first page.
+    signature = (search.strip(), posted, sort, order, tuple(a.open_id for a in accounts))
+    if st.session_state.get("video_filter_signature") != signature:
+        st.session_state["video_filter_signature"] = signature
+        st.session_state["video_page"] = 1
+    page = int(st.session_state.get("video_page", 1))
     videos = data.videos(
-        [a.open_id for a in accounts],
-        tz,
-        search=search.strip(),
+        [a.open_id for a in accounts], tz, search=search.strip(),
         posted_from=period.start if in_period else None,
         posted_to=period.end if in_period else None,
+        order_by=SORTS[sort], descending=order == "Highest first", page=page - 1,
     )
     if videos.total == 0:
         if search or in_period:
             st.info("No videos match these filters.")
         else:
-            empty_state(
-                "No videos yet",
-                "Videos appear after the first sync (Overview → Sync now). Only public "
-                "videos are available through TikTok's API.",
-                link_accounts=False,
-            )
+            empty_state("No videos yet",
+                        "Videos appear after the first sync (Overview → Sync now). Only public "
+                        "videos are available through TikTok's API.", link_accounts=False)
         return
+    pages = max(1, -(-videos.total // VIDEO_PAGE_SIZE))
+    if page > pages:  # fewer videos than when this page was chosen (a search, a sync)
+        st.session_state["video_page"] = pages
+        st.rerun()
     as_of = f" · as of {format_time(videos.as_of, tz)}" if videos.as_of else ""
-    st.caption(
-        f"{videos.total:,} videos{as_of}. Click a column to sort; select a row to see its growth."
-    )
+    first = (page - 1) * VIDEO_PAGE_SIZE + 1
+    st.caption(f"{videos.total:,} videos{as_of} · showing {first:,}–"
+               f"{first + len(videos.table) - 1:,}. Select a row to see its growth.")
     names = {a.open_id: a.label for a in accounts}
     table = _table(videos, names, len(accounts) > 1)
     event = st.dataframe(
@@ -150,6 +162,9 @@ def render() -> None:
         height=420,
         row_height=56,
     )
+    if pages > 1:
+        st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1,
+                        key="video_page", width=160)
     rows = event.selection.rows if event is not None else []
     if rows:
         _detail(videos.table.iloc[rows[0]], tz)

@@ -128,6 +128,10 @@ def overview(
     )
 
 
+#: Rows per page of the Videos table: sorting and paging run in SQL (bench/README.md).
+VIDEO_PAGE_SIZE = 50
+
+
 def videos(
     db: sqlite_utils.Database,
     open_ids: Sequence[str],
@@ -136,11 +140,18 @@ def videos(
     search: str | None = None,
     posted_from: int | None = None,
     posted_to: int | None = None,
+    order_by: str = "create_time",
+    descending: bool = True,
+    page: int = 0,
+    page_size: int = VIDEO_PAGE_SIZE,
     spark_since: int | None = None,
 ) -> VideosData:
-    """The Videos table (latest counters per video) with a views sparkline per video."""
+    """One page of the Videos table (latest counters per video), sorted and paged in SQL, with
+    a views sparkline for each video on the page."""
     latest = queries.latest_video_stats(
-        db, open_ids, search=search or None, posted_from=posted_from, posted_to=posted_to
+        db, open_ids, search=search or None, posted_from=posted_from, posted_to=posted_to,
+        order_by=order_by, descending=descending, limit=page_size,
+        offset=max(page, 0) * page_size,
     )
     table = metrics.video_table(latest, tz=tz)
     sparks: dict[str, list[int]] = {}
@@ -152,8 +163,9 @@ def videos(
                 sparks.update(metrics.sparkline_lists(
                     queries.sparkline_series(db, oid, ids, since)))
     as_of = table["captured_at"].dropna()
+    total = int(table["total"].iat[0]) if len(table) else 0
     return VideosData(table=table, sparklines=sparks,
-                      as_of=int(as_of.max()) if len(as_of) else None, total=len(table))
+                      as_of=int(as_of.max()) if len(as_of) else None, total=total)
 
 
 def video_detail(db: sqlite_utils.Database, video_id: str) -> VideoDetail:

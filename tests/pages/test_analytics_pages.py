@@ -116,3 +116,24 @@ def test_videos_search_with_hostile_input_changes_nothing(history_runtime, query
     assert not at.exception
     at.text_input(key="video_search").input("").run()
     assert len(at.dataframe[0].value) == total_before
+
+
+def test_videos_are_sorted_and_paged_in_sql(history_runtime):
+    at = open_page("videos")
+    first_page = at.dataframe[0].value
+    assert len(first_page) == 50  # trailrunnerjo has ~140 public videos: three pages
+    assert "showing 1–50" in texts(at)
+    at.selectbox(key="video_sort").select("Views").run()
+    views = at.dataframe[0].value["views"].tolist()
+    assert views == sorted(views, reverse=True)
+    at.selectbox(key="video_order").select("Lowest first").run()
+    lowest = at.dataframe[0].value["views"].tolist()
+    assert lowest == sorted(lowest) and lowest[0] <= views[-1]
+    at.number_input(key="video_page").set_value(2).run()
+    assert not at.exception
+    second = at.dataframe[0].value["views"].tolist()
+    assert "showing 51–100" in texts(at)
+    assert second[0] >= lowest[-1] and second == sorted(second)
+    # Changing a filter starts again at page 1.
+    at.selectbox(key="video_sort").select("Likes").run()
+    assert "showing 1–50" in texts(at)
