@@ -35,7 +35,7 @@ def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
             "comments": t["comment_count"].astype("float64"),
             "shares": t["share_count"].astype("float64"),
             "engagement": t["engagement_rate"].astype("float64") * 100,
-            "views_per_day": t["views_per_day"],
+            "views_per_day": t["views_per_day"].round(),
             "trend": t["video_id"].map(lambda vid: videos.sparklines.get(str(vid), [])),
             "link": t["share_url"],
         }
