@@ -1,7 +1,7 @@
 """The TikTok for Developers v2 client: endpoints, scopes, errors and the HTTP client.
 
-Facts come from /work/shared/tiktok-api.md (cited by section); nothing here touches SQLite or
-knows about accounts: token storage and refresh live in services.accounts.
+Facts come from TikTok's own reference (https://developers.tiktok.com/doc/overview); nothing
+here touches SQLite or knows about accounts: token storage and refresh live in services.accounts.
 """
 
 from services.tiktok.client import TikTokClient, TokenGrant, VideoPage
