@@ -211,35 +211,28 @@ def export_sheets(
     *,
     on_progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
-    exporter: Callable[..., Any] | None = None,
+    exporter: Callable[[Any, WeeklyReport, Progress | None], Any] | None = None,
 ) -> SheetsExport:
-    """Export ``report`` to the configured spreadsheet, once at a time, and record it.
+    """Export ``report`` to the configured spreadsheet, one export at a time, and record it.
 
-    ``exporter`` defaults to :func:`services.reports.sheets.export_week` (tests pass their
-    own). Raises :class:`ExportBusy` if another export runs (nothing recorded), or the
+    ``exporter(settings, report, on_progress)`` returns something with ``url`` and
+    ``calls_made``; it defaults to :func:`send_to_sheets` (the gspread exporter). Raises
+    :class:`ExportBusy` if another export runs (nothing recorded, nothing sent), or the
     exporter's :class:`ReportError` after recording the failure.
     """
     progress = on_progress or (lambda done, total, message: None)
-    if exporter is None:
-        from services.reports.sheets import export_week as exporter
-    progress(0, 3, "Claiming the export…")
+    exporter = exporter or send_to_sheets
+    progress(0, None, "Checking that no other export is running…")
     export_id = claim(db, report, "sheets", clock=clock)
     try:
-        progress(1, 3, f"Writing {report.week.key} to Google Sheets…")
-        summary = report.summary()
-        result = exporter(
-            settings,
-            week=report.week.key,
-            tables=sheet_tables(report),
-            summary=sheet_tables_summary(summary),
-            on_progress=on_progress,
-        )
+        progress(0, None, f"Writing {report.week.key} to Google Sheets…")
+        result = exporter(settings, report, on_progress)
     except ReelboardError as exc:
         finish(
             db,
             export_id,
             ok=False,
-            calls_made=getattr(exc, "calls_made", 0),
+            calls_made=int(getattr(exc, "calls_made", 0) or 0),
             error=exc.message,
             clock=clock,
         )
@@ -256,16 +249,23 @@ def export_sheets(
             retry_safe=True,
             step="sheets_export",
         ) from exc
-    url = getattr(result, "url", "") or ""
+    url = str(getattr(result, "url", "") or "")
     calls = int(getattr(result, "calls_made", 0) or 0)
     finish(db, export_id, ok=True, calls_made=calls, target=url, clock=clock)
-    progress(3, 3, f"Exported {report.week.key} ({calls} Sheets API calls).")
+    progress(1, 1, f"Exported {report.week.key} ({calls} Sheets API calls).")
     return SheetsExport(export_id, url, calls, report.week.key)
 
 
-def sheet_tables_summary(summary) -> list[list[Any]]:
-    """Summary rows (one per account) for the exporter's Summary tab."""
-    return [list(row) for row in summary.itertuples(index=False)]
+def send_to_sheets(settings: Any, report: WeeklyReport, on_progress: Progress | None = None):
+    """The default exporter: the report's tables to :func:`services.reports.sheets.export_week`."""
+    from services.reports import sheets
+
+    return sheets.export_week(
+        settings,
+        week=report.week.key,
+        tables=sheet_tables(report),
+        on_progress=on_progress,
+    )
 
 
 def record_file_export(

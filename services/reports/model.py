@@ -211,7 +211,7 @@ class WeeklyReport:
                         "views_gained": _int(video.views_gained),
                         "views_end": _int(video.views_end),
                         "posted": _naive_utc(metrics.as_of(video.create_time)),
-                        "link": safe_tiktok_link(video.share_url) or "",
+                        "link": safe_tiktok_link(video.share_url),
                         "video_id": str(video.video_id),
                     }
                 )
