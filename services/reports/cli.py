@@ -27,6 +27,16 @@ from services.reports.errors import BadAccount, BadWeek, ReportError
 log = logging.getLogger("reelboard.reports")
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+#: Failures that no retry fixes until someone changes the configuration: exit 2, not 1.
+UNUSABLE_STEPS = frozenset(
+    {
+        "configuration",
+        "encryption",
+        "sheets_not_configured",
+        "sheets_key_malformed",
+        "sheets_key_revoked",
+    }
+)
 
 
 def add_report_command(add: Callable[..., argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -202,9 +212,7 @@ def run_report(
         return code
     except ReelboardError as exc:
         print(f"error ({exc.step}): {exc.message}", file=sys.stderr)
-        unusable = exc.step in ("configuration", "encryption") or getattr(
-            exc, "unusable_config", False
-        )
+        unusable = exc.step in UNUSABLE_STEPS
         return EXIT_UNUSABLE if unusable else EXIT_FAILED
     except OSError as exc:
         print(f"error (files): cannot write to {out}: {exc.strerror or exc}.", file=sys.stderr)
