@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import sqlite_utils
 
 from services.db import write_transaction
@@ -198,10 +199,18 @@ def sheet_tables(report: WeeklyReport) -> list[Any]:
             SheetTable(
                 title=TABLE_TITLES[name],
                 columns=[SheetColumn(c.header, c.kind, c.width) for c in columns],
-                rows=[list(row) for row in tables[name].itertuples(index=False)],
+                rows=[[_cell(v) for v in row] for row in tables[name].itertuples(index=False)],
             )
         )
     return out
+
+
+def _cell(value: Any) -> Any:
+    """pandas' missing values (NaN, NaT, NA) as None: an empty cell, never "nan"."""
+    try:
+        return None if value is None or bool(pd.isna(value)) else value
+    except (TypeError, ValueError):
+        return value
 
 
 def export_sheets(
@@ -260,10 +269,15 @@ def send_to_sheets(settings: Any, report: WeeklyReport, on_progress: Progress | 
     """The default exporter: the report's tables to :func:`services.reports.sheets.export_week`."""
     from services.reports import sheets
 
+    tables = sheet_tables(report)
     return sheets.export_week(
         settings,
         week=report.week.key,
-        tables=sheet_tables(report),
+        tables=tables,
+        # The week tab's first table is the summary: its rows (one per account) are merged
+        # into the spreadsheet's Summary tab by (Week, Open ID).
+        summary=tables[0].rows,
+        summary_columns=tables[0].columns,
         on_progress=on_progress,
     )
 

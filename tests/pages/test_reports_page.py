@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from services.demo_history import load_demo_history
 from services.reports import last_complete_week
@@ -55,3 +56,24 @@ def test_a_bad_week_says_why_and_shows_no_report(history_runtime):
     at.text_input(key="report_week_other").input("2026-W47").run()
     assert not at.exception
     assert at.dataframe[0].value["week"].iat[0] == "2026-W47"
+
+
+def test_export_to_the_sandbox_sheets_links_to_the_result_and_is_recorded(history_runtime):
+    rt, account = history_runtime
+    at = open_page("reports")
+    at.button(key="export_sheets").click().run()
+    assert not at.exception, at.exception
+    week = at.selectbox(key="report_week").value
+    assert any(f"Exported {week} to Google Sheets" in s.value for s in at.success)
+    (link,) = at.get("link_button")
+    url = link.proto.url
+    assert url.startswith(rt.settings.api_base_url) and url.endswith(f"#gid={week[:4]}{week[-2:]}")
+    history = at.dataframe[-1].value
+    assert history["Week"].tolist() == [week]
+    assert history["Where"].tolist() == ["Google Sheets"]
+    assert history["Outcome"].tolist() == ["succeeded"]
+    assert 1 <= int(history["Calls made"].iat[0]) <= 6
+    assert account.label in history["Accounts"].iat[0]
+    # The fake spreadsheet now has the week's tab; its read-only view is what the link opens.
+    page = requests.get(url.split("#")[0], timeout=10)
+    assert page.status_code == 200 and week in page.text
