@@ -184,3 +184,16 @@ def test_cli_process_exit_codes_without_tracebacks(tmp_path):
     assert no_export.returncode == 2
     for result in (bad_week, unknown, dashed, no_export):
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_sheets_export_to_the_sandbox_twice(cache, tmp_path, capsys):
+    # The real exporter, over HTTP, against the sandbox's fake Google Sheets.
+    first = run(cache, tmp_path, capsys, export="sheets")
+    second = run(cache, tmp_path, capsys, export="sheets")
+    assert first[0] == 0 and second[0] == 0, first[2] + second[2]
+    assert "Exported 2026-W47 for 2 account(s) to Google Sheets" in first[1]
+    assert "#gid=202647" in first[1]
+    with open_db(cache.database_path) as db:
+        records = export_history(db)
+    assert [r.outcome for r in records] == ["succeeded", "succeeded"]
+    assert all(1 <= r.calls_made <= 6 for r in records)
