@@ -55,9 +55,10 @@ def add_report_command(add: Callable[..., argparse.ArgumentParser]) -> argparse.
     )
     p.add_argument(
         "--account",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="@USERNAME|OPEN_ID",
-        help="an account to include (repeat for several; default: every connected account). "
+        help="accounts to include (default: every connected account). "
         "Open IDs starting with '-' need the = form: --account=-000…",
     )
     p.add_argument("--sync", action="store_true", help="sync the accounts first")

@@ -139,9 +139,9 @@ def test_unexpected_error_is_one_line_and_exit_1(cache, tmp_path, capsys):
 
 def test_accounts_resolve_by_equals_form():
     args = build_parser().parse_args(
-        ["report", "--export", "csv", "--account=-000abc", "--account", "@luna"]
+        ["report", "--export", "csv", "--account=-000abc", "--account", "@luna", "@sun"]
     )
-    assert args.account == ["-000abc", "@luna"]
+    assert args.account == ["-000abc", "@luna", "@sun"]
 
 
 def test_resolve_accounts_ambiguous_username(cache):
