@@ -35,8 +35,8 @@ Progress = Callable[[int, int | None, str], None]
 #: A lease outlives any honest export (6 calls with bounded retries take well under a minute).
 LEASE_SECONDS = 600
 DESTINATIONS = ("sheets", "csv", "xlsx")
-#: Tables sent to Google Sheets: the week's tab gets the summary and the top videos.
-SHEETS_TABLES = ("summary", "top_videos")
+#: Tables sent to Google Sheets: the week's tab gets the summary, top videos and what changed.
+SHEETS_TABLES = ("summary", "top_videos", "changes")
 
 
 @dataclass(frozen=True)
