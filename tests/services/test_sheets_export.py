@@ -384,3 +384,37 @@ def test_sandbox_mode_exports_to_the_fake_with_a_generated_demo_key(server, tmp_
     assert again.client_email == target.client_email
     page = requests.get(result.tab_url, timeout=10)
     assert page.status_code == 200 and "2026-W47" in page.text and VIDEO_ID in page.text
+
+
+def test_sheet_id_falls_back_when_taken_by_another_tab(server, info, target, ctl, sid):
+    gc = make_client(info, api_url=server.base_url)
+    gc.open_by_key(sid).batch_update(
+        {"requests": [{"addSheet": {"properties": {"title": "Notes", "sheetId": 202647}}}]}
+    )
+    result = export(target)
+    dump = ctl.dump(sid)
+    assert tab(dump, "Notes")["properties"]["sheetId"] == 202647
+    assert tab(dump, "2026-W47")["properties"]["sheetId"] == 10_202_647
+    assert result.tab_url.endswith("#gid=10202647")
+    export(target)  # looked up by title on the next run: same tab, same id
+    assert tab(ctl.dump(sid), "2026-W47")["properties"]["sheetId"] == 10_202_647
+
+
+def test_backoff_is_full_jitter_within_the_cap_and_honours_retry_after():
+    import random
+
+    import requests
+
+    from services.reports.sheets import RetryHTTPClient, retry_after_seconds
+
+    client = RetryHTTPClient(None, requests.Session())
+    client.rng = random.Random(3)
+    waits = [client.backoff(attempt, None) for attempt in range(12) for _ in range(20)]
+    assert all(0 <= w <= client.cap for w in waits) and max(waits) > client.cap / 2
+    response = requests.Response()
+    response.headers["Retry-After"] = "Wed, 21 Oct 2099 07:28:00 GMT"
+    assert retry_after_seconds(response) > 10**8
+    assert client.backoff(0, response) == client.max_wait  # honoured, but bounded
+    response.headers["Retry-After"] = "3"
+    assert client.backoff(0, response) == 3.0
+    assert client.timeout == (10, 60)
