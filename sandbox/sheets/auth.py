@@ -154,8 +154,15 @@ def register(store: StateStore, body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"public_key_pem is not an RSA public key: {exc}") from None
     record = {"client_email": email, "public_key_pem": pem, "revoked": False}
     with store.transaction() as tx:
-        SheetsStore.put_account(tx, key_id, record)
-    return {"client_email": email, "private_key_id": key_id, "revoked": False}
+        existing = SheetsStore.get_account(tx, key_id)
+        if existing is not None and (existing["client_email"], existing["public_key_pem"]) == (
+            email,
+            pem,
+        ):
+            record = existing  # registering the same key again never un-revokes it
+        else:
+            SheetsStore.put_account(tx, key_id, record)
+    return {"client_email": email, "private_key_id": key_id, "revoked": record["revoked"]}
 
 
 def revoke(store: StateStore, body: dict[str, Any]) -> dict[str, Any]:
