@@ -201,16 +201,17 @@ def _cell_html(cell: dict[str, Any] | None) -> str:
     classes = []
     if "numberValue" in ((cell or {}).get("v") or {}):
         classes.append("num")
-    style = "font-weight:bold;" if (fmt.get("textFormat") or {}).get("bold") else ""
+    fmt = fmt if isinstance(fmt, dict) else {}
+    text_format = fmt.get("textFormat")
+    style = "font-weight:bold;" if isinstance(text_format, dict) and text_format.get("bold") else ""
     align = fmt.get("horizontalAlignment")
     if align in ("LEFT", "CENTER", "RIGHT"):
         style += f"text-align:{align.lower()};"
     bg = fmt.get("backgroundColor") or {}
-    if bg:
-        rgb = [
-            max(0, min(255, round(float(bg.get(k, 0) or 0) * 255)))
-            for k in ("red", "green", "blue")
-        ]
+    if isinstance(bg, dict) and all(
+        isinstance(bg.get(k, 0), int | float) for k in ("red", "green", "blue")
+    ):
+        rgb = [max(0, min(255, round(float(bg.get(k, 0)) * 255))) for k in ("red", "green", "blue")]
         style += f"background:rgb({rgb[0]},{rgb[1]},{rgb[2]});"
     cls = f" class='{' '.join(classes)}'" if classes else ""
     return f"<td{cls} style='{style}' title='{escape(text)}'>{escape(text)}</td>"

@@ -602,6 +602,8 @@ def repeat_cell(doc: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     except fieldmask.FieldMaskError as exc:
         raise bad(str(exc)) from None
     source = params.get("cell") or {}
+    if not isinstance(source, dict) or not isinstance(source.get("userEnteredFormat", {}), dict):
+        raise bad("Invalid value at 'cell': userEnteredFormat must be an object.")
     for top in tree:
         if top not in ("userEnteredFormat", "userEnteredValue", "note", "*"):
             raise bad(f"Invalid field mask: unknown field '{top}'.")
