@@ -83,6 +83,14 @@ def from_exception(
         return exc
     if isinstance(exc, APIError):
         code = int(exc.code)
+        if code == 403 and re.search(
+            r"has not been used|is disabled|SERVICE_DISABLED", _google_message(exc) + str(exc.error)
+        ):
+            return SheetsNotConfigured(
+                "The Google Sheets API is not enabled for the service account's project. "
+                "Enable it in Google Cloud (APIs & Services > Library > Google Sheets API), "
+                "wait a few minutes, then export again. Nothing was changed."
+            )
         if code == 403:
             return SheetsNotShared(
                 f"The spreadsheet {spreadsheet} is not shared with Reelboard's service account "

@@ -418,3 +418,26 @@ def test_backoff_is_full_jitter_within_the_cap_and_honours_retry_after():
     response.headers["Retry-After"] = "3"
     assert client.backoff(0, response) == 3.0
     assert client.timeout == (10, 60)
+
+
+def test_a_disabled_sheets_api_is_not_reported_as_not_shared():
+    import json
+
+    import requests
+    from gspread.exceptions import APIError
+
+    from services.reports.sheets_errors import from_exception
+
+    def api_error(message: str) -> APIError:
+        response = requests.Response()
+        response.status_code = 403
+        response._content = json.dumps({"error": {"code": 403, "message": message,
+                                                  "status": "PERMISSION_DENIED"}}).encode()
+        return APIError(response)
+
+    where = {"spreadsheet": "k", "client_email": "sa@p.iam.gserviceaccount.com", "api_url": "u"}
+    disabled = from_exception(api_error(
+        "Google Sheets API has not been used in project 1 before or it is disabled."), **where)
+    assert isinstance(disabled, SheetsNotConfigured) and "Enable it" in disabled.message
+    denied = from_exception(api_error("The caller does not have permission"), **where)
+    assert isinstance(denied, SheetsNotShared) and "sa@p.iam.gserviceaccount.com" in denied.message
