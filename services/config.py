@@ -289,6 +289,10 @@ def load_sheets_settings(
     problems: list[str] = []
     info: dict[str, Any] | None = None
     key_path: Path | None = None
+    if key_path_text and not spreadsheet_text and not table_key:
+        # GOOGLE_APPLICATION_CREDENTIALS is a machine-wide Google convention (often set for
+        # gcloud): without a spreadsheet it does not mean "export to Sheets".
+        key_path_text = ""
     if key_path_text:
         key_path = Path(key_path_text).expanduser()
         info = _read_key_file(key_path, problems)
