@@ -362,7 +362,8 @@ def test_env_wins_over_secrets_and_problems_are_clear(server, info, tmp_path):
         load_settings({"gcp_service_account": info, "sheets": {"spreadsheet": "x y"}}, {})
     assert load_settings({}, environ={}).sheets is None
     # A machine-wide GOOGLE_APPLICATION_CREDENTIALS alone (e.g. for gcloud) is not a Sheets setup.
-    assert load_settings({}, environ={"GOOGLE_APPLICATION_CREDENTIALS": "/nope.json"}).sheets is None
+    machine_wide = {"GOOGLE_APPLICATION_CREDENTIALS": "/nope.json"}
+    assert load_settings({}, environ=machine_wide).sheets is None
 
 
 def test_live_settings_without_sheets_are_not_configured():
