@@ -28,6 +28,7 @@ DEFAULT_COL_PX = 100
 DEFAULT_ROW_PX = 21
 MAX_CELLS = 10_000_000  # per spreadsheet, counted by grid size (Sheets limits page)
 MAX_COLS = 18_278
+MAX_CELL_CHARS = 50_000
 SERIAL_EPOCH = date(1899, 12, 30)
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -146,6 +147,11 @@ def to_user_value(value: object, option: str) -> tuple[dict[str, Any] | None, di
     text = str(value)
     if text == "":
         return None, None
+    if len(text) > MAX_CELL_CHARS:
+        raise bad(
+            f"Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a "
+            "single cell."
+        )
     if option == "RAW":
         return {"stringValue": text}, None
     # USER_ENTERED: parsed as if typed into the UI

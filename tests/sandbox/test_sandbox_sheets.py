@@ -297,6 +297,8 @@ def test_grid_limit_and_bounded_range_errors(api):
     assert r.status_code == 400
     assert "Requested writing within range [Sheet1!A1:B2], but tried writing to row [3]" in (
         _error(r)["message"])
+    r = api.put("Sheet1!A1", [["x" * 50_001]])
+    assert r.status_code == 400 and "50000 characters" in _error(r)["message"]
     r = api.put("Sheet1!A1", ["not", "rows"])
     assert r.status_code == 400 and "data.values" in _error(r)["message"]
     assert "values" not in api.values("Sheet1")  # nothing was written
