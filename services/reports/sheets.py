@@ -707,18 +707,23 @@ def export_week(
         http = gc.http_client  # type: ignore[assignment]
         progress(0, 4, "Opening the spreadsheet…")
         meta = gc.http_client.fetch_sheet_metadata(key)
-        tabs = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        # Sheets compares tab titles case-insensitively ("summary" blocks adding "Summary").
+        tabs = {s["properties"]["title"].lower(): s for s in meta.get("sheets", [])}
+        summary_tab = tabs.get(SUMMARY_TITLE.lower())
+        week_tab = tabs.get(week.lower())
+        summary_title = summary_tab["properties"]["title"] if summary_tab else SUMMARY_TITLE
+        week_title = week_tab["properties"]["title"] if week_tab else week
         used_ids = {int(s["properties"]["sheetId"]) for s in meta.get("sheets", [])}
         chart_ids = {
             int(c.get("chartId", -1)) for s in meta.get("sheets", []) for c in s.get("charts", [])
         }
         existing: list[list[Any]] = []
-        if SUMMARY_TITLE in tabs:
+        if summary_tab is not None:
             progress(1, 4, "Reading the Summary tab…")
             last = _col_letters(len(columns) - 1)
             got = gc.http_client.values_get(
                 key,
-                f"{_quoted(SUMMARY_TITLE)}!A2:{last}",
+                f"{_quoted(summary_title)}!A2:{last}",
                 params={
                     "valueRenderOption": "UNFORMATTED_VALUE",
                     "dateTimeRenderOption": "SERIAL_NUMBER",
@@ -734,19 +739,19 @@ def export_week(
         summary_layout.regions[0] = (start, len(summary_layout.values), cols)
 
         requests_: list[dict[str, Any]] = []
-        if SUMMARY_TITLE in tabs:
-            summary_id = int(tabs[SUMMARY_TITLE]["properties"]["sheetId"])
+        if summary_tab is not None:
+            summary_id = int(summary_tab["properties"]["sheetId"])
         else:
             summary_id = _free_id(SUMMARY_SHEET_ID, used_ids)
             used_ids.add(summary_id)
         requests_ += _tab_requests(
-            SUMMARY_TITLE, summary_id, SUMMARY_TITLE in tabs, summary_layout, index=0
+            summary_title, summary_id, summary_tab is not None, summary_layout, index=0
         )
-        if week in tabs:
-            week_id = int(tabs[week]["properties"]["sheetId"])
+        if week_tab is not None:
+            week_id = int(week_tab["properties"]["sheetId"])
         else:
             week_id = _free_id(_week_sheet_id(week), used_ids)
-        requests_ += _tab_requests(week, week_id, week in tabs, week_layout, index=1)
+        requests_ += _tab_requests(week_title, week_id, week_tab is not None, week_layout, index=1)
         if chart_idx is not None:
             summary_grid_rows = max(len(summary_layout.values), 2)
             spec = _chart_spec(summary_id, summary_grid_rows, chart_idx, columns[chart_idx].name)
@@ -785,12 +790,12 @@ def export_week(
                 "valueInputOption": "RAW",
                 "data": [
                     {
-                        "range": f"{_quoted(week)}!A1",
+                        "range": f"{_quoted(week_title)}!A1",
                         "majorDimension": "ROWS",
                         "values": week_layout.values,
                     },
                     {
-                        "range": f"{_quoted(SUMMARY_TITLE)}!A1",
+                        "range": f"{_quoted(summary_title)}!A1",
                         "majorDimension": "ROWS",
                         "values": summary_layout.values,
                     },

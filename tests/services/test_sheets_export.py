@@ -444,3 +444,15 @@ def test_a_disabled_sheets_api_is_not_reported_as_not_shared():
     assert isinstance(disabled, SheetsNotConfigured) and "Enable it" in disabled.message
     denied = from_exception(api_error("The caller does not have permission"), **where)
     assert isinstance(denied, SheetsNotShared) and "sa@p.iam.gserviceaccount.com" in denied.message
+
+
+def test_tabs_are_found_whatever_their_case(server, info, target, ctl, sid):
+    gc = make_client(info, api_url=server.base_url)
+    gc.open_by_key(sid).batch_update(
+        {"requests": [{"addSheet": {"properties": {"title": "summary", "sheetId": 7}}}]}
+    )
+    export(target)
+    export(target)
+    titles = [s["properties"]["title"] for s in ctl.dump(sid)["sheets"]]
+    assert titles.count("summary") == 1 and "Summary" not in titles
+    assert values(tab(ctl.dump(sid), "summary"))[1][:2] == ["2026-W47", "Luna"]
