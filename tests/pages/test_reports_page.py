@@ -77,3 +77,18 @@ def test_export_to_the_sandbox_sheets_links_to_the_result_and_is_recorded(histor
     # The fake spreadsheet now has the week's tab; its read-only view is what the link opens.
     page = requests.get(url.split("#")[0], timeout=10)
     assert page.status_code == 200 and week in page.text
+
+
+def test_one_sync_says_not_enough_snapshots_instead_of_zeros():
+    from services.sync import sync_accounts
+
+    rt = current_runtime()
+    account = connect_demo(rt, "trailrunnerjo")
+    (result,) = sync_accounts(rt.settings, [account.open_id])
+    assert result.ok
+    at = open_page("reports")
+    assert not at.exception, at.exception
+    assert any("Not enough snapshots for" in w.value for w in at.warning)
+    summary = at.dataframe[0].value
+    assert summary["views_gained"].isna().all()  # unknown, never 0
+    assert summary["note"].iat[0].startswith("Not enough snapshots")
