@@ -116,13 +116,24 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def signed_jwt(info: dict[str, Any], *, aud: str = AUDIENCE, scope: str = SCOPE,
-               key: rsa.RSAPrivateKey | None = None, iat: int | None = None) -> str:
+def signed_jwt(
+    info: dict[str, Any],
+    *,
+    aud: str = AUDIENCE,
+    scope: str = SCOPE,
+    key: rsa.RSAPrivateKey | None = None,
+    iat: int | None = None,
+) -> str:
     """An RS256 assertion as google-auth builds it."""
     now = int(time.time()) if iat is None else iat
     header = {"alg": "RS256", "typ": "JWT", "kid": info["private_key_id"]}
-    claims = {"iss": info["client_email"], "scope": scope, "aud": aud, "iat": now,
-              "exp": now + 3600}
+    claims = {
+        "iss": info["client_email"],
+        "scope": scope,
+        "aud": aud,
+        "iat": now,
+        "exp": now + 3600,
+    }
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     private = key or serialization.load_pem_private_key(info["private_key"].encode(), None)
     signature = private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
@@ -132,8 +143,10 @@ def signed_jwt(info: dict[str, Any], *, aud: str = AUDIENCE, scope: str = SCOPE,
 def token(base_url: str, info: dict[str, Any]) -> str:
     r = requests.post(
         f"{base_url}/token",
-        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-              "assertion": signed_jwt(info)},
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": signed_jwt(info),
+        },
         timeout=10,
     )
     assert r.status_code == 200, r.text

@@ -59,21 +59,29 @@ class Api:
         return self.http.get(self.url + suffix, params=params, timeout=10)
 
     def batch(self, *requests_: Any) -> requests.Response:
-        return self.http.post(self.url + ":batchUpdate", json={"requests": list(requests_)},
-                              timeout=10)
+        return self.http.post(
+            self.url + ":batchUpdate", json={"requests": list(requests_)}, timeout=10
+        )
 
     def put(self, rng: str, values: Any, option: str | None = "RAW") -> requests.Response:
         from urllib.parse import quote
 
         params = {"valueInputOption": option} if option else {}
-        return self.http.put(f"{self.url}/values/{quote(rng, safe='')}", params=params,
-                             json={"values": values, "majorDimension": None}, timeout=10)
+        return self.http.put(
+            f"{self.url}/values/{quote(rng, safe='')}",
+            params=params,
+            json={"values": values, "majorDimension": None},
+            timeout=10,
+        )
 
     def values(self, rng: str, render: str = "UNFORMATTED_VALUE") -> dict[str, Any]:
         from urllib.parse import quote
 
-        r = self.http.get(f"{self.url}/values/{quote(rng, safe='')}",
-                          params={"valueRenderOption": render}, timeout=10)
+        r = self.http.get(
+            f"{self.url}/values/{quote(rng, safe='')}",
+            params={"valueRenderOption": render},
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -100,17 +108,23 @@ def test_api_without_or_with_unknown_token_is_401(server, ctl, account):
 
 
 def test_token_endpoint_verifies_the_rs256_assertion(server, ctl, account):
-    good = requests.post(f"{server.base_url}/token",
-                         data={"grant_type": GRANT, "assertion": signed_jwt(account)})
+    good = requests.post(
+        f"{server.base_url}/token", data={"grant_type": GRANT, "assertion": signed_jwt(account)}
+    )
     assert good.status_code == 200
     assert good.json()["token_type"] == "Bearer" and good.json()["expires_in"] == 3599
     # Signed with another key under the registered key id: the signature does not verify.
     other = service_account_info(server.base_url, account["client_email"], n=1)
-    forged = signed_jwt(account, key=__import__("cryptography.hazmat.primitives.serialization",
-                        fromlist=["x"]).load_pem_private_key(other["private_key"].encode(), None))
+    forged = signed_jwt(
+        account,
+        key=__import__(
+            "cryptography.hazmat.primitives.serialization", fromlist=["x"]
+        ).load_pem_private_key(other["private_key"].encode(), None),
+    )
     for assertion in (forged, signed_jwt(account, aud="https://example.com/token"), "a.b"):
-        r = requests.post(f"{server.base_url}/token",
-                          data={"grant_type": GRANT, "assertion": assertion})
+        r = requests.post(
+            f"{server.base_url}/token", data={"grant_type": GRANT, "assertion": assertion}
+        )
         assert r.status_code == 400
         assert r.json()["error"] in ("invalid_grant", "invalid_request")
     r = requests.post(f"{server.base_url}/token", data={"grant_type": "password"})
@@ -119,15 +133,17 @@ def test_token_endpoint_verifies_the_rs256_assertion(server, ctl, account):
 
 def test_unknown_and_revoked_keys_get_invalid_grant(server, ctl, account):
     unknown = service_account_info(server.base_url)  # never registered
-    r = requests.post(f"{server.base_url}/token",
-                      data={"grant_type": GRANT, "assertion": signed_jwt(unknown)})
+    r = requests.post(
+        f"{server.base_url}/token", data={"grant_type": GRANT, "assertion": signed_jwt(unknown)}
+    )
     assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
     sid = ctl.create([account["client_email"]])
     bearer = token(server.base_url, account)
     assert Api(server.base_url, bearer, sid).get().status_code == 200
     ctl.revoke(account)
-    r = requests.post(f"{server.base_url}/token",
-                      data={"grant_type": GRANT, "assertion": signed_jwt(account)})
+    r = requests.post(
+        f"{server.base_url}/token", data={"grant_type": GRANT, "assertion": signed_jwt(account)}
+    )
     assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
     # Tokens of a revoked key stop working too.
     assert Api(server.base_url, bearer, sid).get().status_code == 401
@@ -152,7 +168,10 @@ def test_metadata_has_what_gspread_needs(api):
     assert {"title", "locale", "timeZone"} <= set(meta["properties"])
     (sheet,) = meta["sheets"]
     assert sheet["properties"] == {
-        "sheetId": 0, "title": "Sheet1", "index": 0, "sheetType": "GRID",
+        "sheetId": 0,
+        "title": "Sheet1",
+        "index": 0,
+        "sheetType": "GRID",
         "gridProperties": {"rowCount": 1000, "columnCount": 26},
     }
     assert "data" not in sheet
@@ -162,8 +181,12 @@ def test_metadata_has_what_gspread_needs(api):
 def test_batch_update_is_atomic(api):
     r = api.batch(
         {"addSheet": {"properties": {"title": "New", "sheetId": 5}}},
-        {"updateSheetProperties": {"properties": {"sheetId": 999, "title": "x"},
-                                   "fields": "title"}},
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": 999, "title": "x"},
+                "fields": "title",
+            }
+        },
     )
     assert r.status_code == 400
     assert "requests[1].updateSheetProperties" in _error(r)["message"]
@@ -174,22 +197,34 @@ def test_batch_update_is_atomic(api):
 def test_unknown_request_kind_is_400_and_nested_lists_are_flattened(api):
     r = api.batch({"frobnicate": {}})
     assert r.status_code == 400 and "frobnicate" in _error(r)["message"]
-    r = api.batch([{"addSheet": {"properties": {"title": "A"}}}],
-                  [{"addSheet": {"properties": {"title": "B"}}}])
+    r = api.batch(
+        [{"addSheet": {"properties": {"title": "A"}}}],
+        [{"addSheet": {"properties": {"title": "B"}}}],
+    )
     assert r.status_code == 200, r.text
     assert [list(x) for x in r.json()["replies"]] == [["addSheet"], ["addSheet"]]
     assert [s["properties"]["title"] for s in api.get().json()["sheets"]] == ["Sheet1", "A", "B"]
 
 
 def test_add_sheet_rules(api):
-    r = api.batch({"addSheet": {"properties": {"title": "W", "sheetId": 202647,
-                                               "gridProperties": {"rowCount": 3,
-                                                                  "columnCount": 2}}}})
+    r = api.batch(
+        {
+            "addSheet": {
+                "properties": {
+                    "title": "W",
+                    "sheetId": 202647,
+                    "gridProperties": {"rowCount": 3, "columnCount": 2},
+                }
+            }
+        }
+    )
     props = r.json()["replies"][0]["addSheet"]["properties"]
     assert props["sheetId"] == 202647 and props["gridProperties"]["rowCount"] == 3
     dup = api.batch({"addSheet": {"properties": {"title": "w"}}})
-    assert dup.status_code == 400 and 'A sheet with the name "w" already exists' in (
-        _error(dup)["message"])
+    assert (
+        dup.status_code == 400
+        and 'A sheet with the name "w" already exists' in (_error(dup)["message"])
+    )
     same_id = api.batch({"addSheet": {"properties": {"title": "Z", "sheetId": 202647}}})
     assert same_id.status_code == 400
     api.batch({"deleteSheet": {"sheetId": 0}})
@@ -197,44 +232,81 @@ def test_add_sheet_rules(api):
     assert last.status_code == 400 and "remove all the sheets" in _error(last)["message"]
 
 
-@pytest.mark.parametrize("fields", ["gridProperties/rowCount,gridProperties/columnCount",
-                                    "gridProperties(rowCount,columnCount)"])
+@pytest.mark.parametrize(
+    "fields",
+    ["gridProperties/rowCount,gridProperties/columnCount", "gridProperties(rowCount,columnCount)"],
+)
 def test_shrinking_the_grid_deletes_cut_off_cells(api, fields):
     assert api.put("Sheet1!A1", [["a", "b", "c"], [1, 2, 3], [4, 5, 6]]).status_code == 200
-    r = api.batch({"updateSheetProperties": {
-        "properties": {"sheetId": 0, "gridProperties": {"rowCount": 2, "columnCount": 2}},
-        "fields": fields}})
+    r = api.batch(
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": 0, "gridProperties": {"rowCount": 2, "columnCount": 2}},
+                "fields": fields,
+            }
+        }
+    )
     assert r.status_code == 200, r.text
     grid = api.get().json()["sheets"][0]["properties"]["gridProperties"]
     assert grid == {"rowCount": 2, "columnCount": 2}
     # Growing back does not resurrect the cut-off cells.
-    api.batch({"updateSheetProperties": {
-        "properties": {"sheetId": 0, "gridProperties": {"rowCount": 5, "columnCount": 5}},
-        "fields": fields}})
+    api.batch(
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": 0, "gridProperties": {"rowCount": 5, "columnCount": 5}},
+                "fields": fields,
+            }
+        }
+    )
     assert api.values("Sheet1")["values"] == [["a", "b"], [1, 2]]
 
 
 def test_frozen_rows_must_leave_one_unfrozen(api):
-    r = api.batch({"updateSheetProperties": {
-        "properties": {"sheetId": 0, "gridProperties": {"rowCount": 1, "frozenRowCount": 1}},
-        "fields": "gridProperties(rowCount,frozenRowCount)"}})
+    r = api.batch(
+        {
+            "updateSheetProperties": {
+                "properties": {
+                    "sheetId": 0,
+                    "gridProperties": {"rowCount": 1, "frozenRowCount": 1},
+                },
+                "fields": "gridProperties(rowCount,frozenRowCount)",
+            }
+        }
+    )
     assert r.status_code == 400 and "freeze all visible rows" in _error(r)["message"]
 
 
 def test_repeat_cell_and_widths_land_in_grid_data(api):
     api.put("Sheet1!A1", [["h1", "h2"], [1, 0.5]])
     r = api.batch(
-        {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
-                        "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
-                        "fields": "userEnteredFormat(textFormat)"}},
-        {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 1, "startColumnIndex": 1,
-                                  "endColumnIndex": 2},
-                        "cell": {"userEnteredFormat": {"numberFormat": {"type": "PERCENT",
-                                                                        "pattern": "0.00%"}}},
-                        "fields": "userEnteredFormat.numberFormat"}},
-        {"updateDimensionProperties": {"range": {"sheetId": 0, "dimension": "COLUMNS",
-                                                 "startIndex": 0, "endIndex": 1},
-                                       "properties": {"pixelSize": 140}, "fields": "pixelSize"}},
+        {
+            "repeatCell": {
+                "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1},
+                "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                "fields": "userEnteredFormat(textFormat)",
+            }
+        },
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": 0,
+                    "startRowIndex": 1,
+                    "startColumnIndex": 1,
+                    "endColumnIndex": 2,
+                },
+                "cell": {
+                    "userEnteredFormat": {"numberFormat": {"type": "PERCENT", "pattern": "0.00%"}}
+                },
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        },
+        {
+            "updateDimensionProperties": {
+                "range": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1},
+                "properties": {"pixelSize": 140},
+                "fields": "pixelSize",
+            }
+        },
     )
     assert r.status_code == 200, r.text
     meta = api.get(includeGridData="true", ranges="Sheet1!A1:B2").json()
@@ -243,16 +315,41 @@ def test_repeat_cell_and_widths_land_in_grid_data(api):
     row0, row1 = data["rowData"]
     assert row0["values"][0]["userEnteredFormat"] == {"textFormat": {"bold": True}}
     assert row1["values"][1]["formattedValue"] == "50.00%"
-    filtered = api.get(includeGridData="True", ranges="Sheet1!A1",
-                       fields="sheets.data.rowData.values.userEnteredFormat").json()
-    assert filtered == {"sheets": [{"data": [{"rowData": [{"values": [
-        {"userEnteredFormat": {"textFormat": {"bold": True}}}]}]}]}]}
+    filtered = api.get(
+        includeGridData="True",
+        ranges="Sheet1!A1",
+        fields="sheets.data.rowData.values.userEnteredFormat",
+    ).json()
+    assert filtered == {
+        "sheets": [
+            {
+                "data": [
+                    {
+                        "rowData": [
+                            {"values": [{"userEnteredFormat": {"textFormat": {"bold": True}}}]}
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
 
 
 def test_charts_are_added_once_updated_and_deleted(api):
     spec = {"title": "T", "basicChart": {"chartType": "LINE"}}
-    add = {"addChart": {"chart": {"chartId": 900001, "spec": spec, "position": {
-        "overlayPosition": {"anchorCell": {"sheetId": 0, "rowIndex": 0, "columnIndex": 3}}}}}}
+    add = {
+        "addChart": {
+            "chart": {
+                "chartId": 900001,
+                "spec": spec,
+                "position": {
+                    "overlayPosition": {
+                        "anchorCell": {"sheetId": 0, "rowIndex": 0, "columnIndex": 3}
+                    }
+                },
+            }
+        }
+    }
     r = api.batch(add)
     assert r.json()["replies"][0]["addChart"]["chart"]["chartId"] == 900001
     assert api.batch(add).status_code == 400  # duplicate id
@@ -292,11 +389,14 @@ def test_grid_limit_and_bounded_range_errors(api):
     r = api.put("Sheet1!A1000", [["x"], ["y"]])
     assert r.status_code == 400
     assert _error(r)["message"] == (
-        "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26")
+        "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+    )
     r = api.put("Sheet1!A1:B2", [["a"], ["b"], ["c"]])
     assert r.status_code == 400
-    assert "Requested writing within range [Sheet1!A1:B2], but tried writing to row [3]" in (
-        _error(r)["message"])
+    assert (
+        "Requested writing within range [Sheet1!A1:B2], but tried writing to row [3]"
+        in (_error(r)["message"])
+    )
     r = api.put("Sheet1!A1", [["x" * 50_001]])
     assert r.status_code == 400 and "50000 characters" in _error(r)["message"]
     r = api.put("Sheet1!A1", ["not", "rows"])
@@ -322,13 +422,18 @@ def test_gspread_calls_work_against_the_fake(server, ctl, account):
     ws.update([["id", "n"], ["7312345678901234567", 3]], "A1", value_input_option="RAW")
     ws.append_rows([["x", 4]], value_input_option="RAW")
     assert ws.get("A1:B3", value_render_option="UNFORMATTED_VALUE") == [
-        ["id", "n"], ["7312345678901234567", 3], ["x", 4]]
+        ["id", "n"],
+        ["7312345678901234567", 3],
+        ["x", 4],
+    ]
     ws.freeze(rows=1)
     ws.resize(rows=3)
     ws.batch_clear(["A3:B3"])
     # FORMATTED_VALUE (the default) answers strings only.
     assert sh.values_batch_get(["'Wk 1'!A1:B5"])["valueRanges"][0]["values"] == [
-        ["id", "n"], ["7312345678901234567", "3"]]
+        ["id", "n"],
+        ["7312345678901234567", "3"],
+    ]
     ws.clear()
     assert "values" not in sh.values_get("'Wk 1'")  # an empty range has no values at all
     with pytest.raises(gspread.exceptions.SpreadsheetNotFound):
@@ -372,7 +477,7 @@ def test_spreadsheets_survive_a_restart(tmp_path, account):
 
 
 def test_html_view_escapes_cells_and_lists_charts(server, api, ctl):
-    api.put("Sheet1!A1", [["<script>alert(1)</script>", "=HYPERLINK(\"x\")"]])
+    api.put("Sheet1!A1", [["<script>alert(1)</script>", '=HYPERLINK("x")']])
     spec = {"title": "<b>T</b>", "basicChart": {"chartType": "LINE"}}
     api.batch({"addChart": {"chart": {"chartId": 7, "spec": spec}}})
     sid = api.url.rsplit("/", 1)[1]

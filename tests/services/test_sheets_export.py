@@ -60,16 +60,22 @@ AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
 def summary_rows(week: str, accounts: dict[str, int]) -> list[list[Any]]:
-    return [[week, name.title(), f"oid-{name}", views, 0.0425, AS_OF]
-            for name, views in accounts.items()]
+    return [
+        [week, name.title(), f"oid-{name}", views, 0.0425, AS_OF]
+        for name, views in accounts.items()
+    ]
 
 
 def tables(week: str, videos: int = 3, accounts: dict[str, int] | None = None) -> list[SheetTable]:
     accounts = accounts or {"luna": 1200, "max": 300}
-    video_rows = [[f"Video {i}", str(int(VIDEO_ID) + i), np.int64(1000 - i), date(2026, 11, 17)]
-                  for i in range(videos)]
-    return [SheetTable("Summary", SUMMARY_COLUMNS, summary_rows(week, accounts)),
-            SheetTable("Top videos", VIDEO_COLUMNS, video_rows)]
+    video_rows = [
+        [f"Video {i}", str(int(VIDEO_ID) + i), np.int64(1000 - i), date(2026, 11, 17)]
+        for i in range(videos)
+    ]
+    return [
+        SheetTable("Summary", SUMMARY_COLUMNS, summary_rows(week, accounts)),
+        SheetTable("Top videos", VIDEO_COLUMNS, video_rows),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +107,10 @@ def sleeps() -> list[float]:
 def target_for(server, info, sid: str, sleeps: list[float], **options: Any) -> SheetsTarget:
     return SheetsTarget(
         lambda: make_client(info, api_url=server.base_url, sleep=sleeps.append, **options),
-        sid, f"spreadsheet {sid}", info["client_email"], server.base_url,
+        sid,
+        f"spreadsheet {sid}",
+        info["client_email"],
+        server.base_url,
     )
 
 
@@ -148,7 +157,10 @@ def test_exporting_a_week_twice_leaves_an_identical_spreadsheet(target, ctl, sid
     week = tab(dump_one, "2026-W47")
     assert week["properties"]["sheetId"] == 202647
     assert week["properties"]["gridProperties"] == {
-        "rowCount": 1 + 2 + 1 + 1 + 1 + 3, "columnCount": 6, "frozenRowCount": 1}
+        "rowCount": 1 + 2 + 1 + 1 + 1 + 3,
+        "columnCount": 6,
+        "frozenRowCount": 1,
+    }
     assert values(week)[0] == [c.name for c in SUMMARY_COLUMNS]
     assert week["cells"]["0:0"]["f"]["textFormat"] == {"bold": True}
     assert week["cells"]["1:4"]["f"]["numberFormat"] == {"type": "PERCENT", "pattern": "0.00%"}
@@ -204,12 +216,12 @@ def test_one_chart_after_repeated_runs(target, ctl, sid):
 
 def test_ids_and_formula_like_captions_stay_text(target, ctl, sid):
     t = tables("2026-W47", videos=1)
-    t[1].rows[0][0] = "=IMPORTXML(\"http://evil\")"
+    t[1].rows[0][0] = '=IMPORTXML("http://evil")'
     t[1].rows.append(["nan row", VIDEO_ID, float("nan"), None])
     export(target, tables=t)
     cells = tab(ctl.dump(sid), "2026-W47")["cells"]
     first_video_row = 1 + 2 + 1 + 1 + 1
-    assert cells[f"{first_video_row}:0"]["v"] == {"stringValue": "=IMPORTXML(\"http://evil\")"}
+    assert cells[f"{first_video_row}:0"]["v"] == {"stringValue": '=IMPORTXML("http://evil")'}
     assert cells[f"{first_video_row}:1"]["v"] == {"stringValue": VIDEO_ID}
     assert cells[f"{first_video_row + 1}:1"]["v"] == {"stringValue": VIDEO_ID}
     assert "v" not in cells.get(f"{first_video_row + 1}:2", {})  # NaN became an empty cell
@@ -284,10 +296,13 @@ def test_revoked_key(server, ctl, info, sid, sleeps):
     assert "PRIVATE KEY" not in caught.value.message
 
 
-@pytest.mark.parametrize("broken", [
-    {"private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"},
-    {"private_key": None},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"},
+        {"private_key": None},
+    ],
+)
 def test_malformed_key(server, info, sid, sleeps, broken):
     bad = {k: v for k, v in {**info, **broken}.items() if v is not None}
     with pytest.raises(SheetsKeyMalformed) as caught:
@@ -304,8 +319,13 @@ def test_unreachable_api(info, sid, sleeps):
         port = s.getsockname()[1]  # closed again when the block ends: nothing listens
     dead = f"http://127.0.0.1:{port}"
     key = {**info, "token_uri": f"{dead}/token"}
-    t = SheetsTarget(lambda: make_client(key, api_url=dead, sleep=sleeps.append), sid, "x",
-                     info["client_email"], dead)
+    t = SheetsTarget(
+        lambda: make_client(key, api_url=dead, sleep=sleeps.append),
+        sid,
+        "x",
+        info["client_email"],
+        dead,
+    )
     with pytest.raises(SheetsUnavailable) as caught:
         export(t)
     assert dead in caught.value.message and caught.value.retry_safe
@@ -315,8 +335,13 @@ def test_unreachable_api(info, sid, sleeps):
 
 
 def _toml_secrets(info: dict[str, Any], spreadsheet: str, api_url: str) -> str:
-    lines = ["[sheets]", f'spreadsheet = "{spreadsheet}"', f'api_url = "{api_url}"',
-             "", "[gcp_service_account]"]
+    lines = [
+        "[sheets]",
+        f'spreadsheet = "{spreadsheet}"',
+        f'api_url = "{api_url}"',
+        "",
+        "[gcp_service_account]",
+    ]
     for k, v in info.items():
         text = str(v).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
         lines.append(f'{k} = "{text}"')  # basic strings: \n becomes a newline again
@@ -339,20 +364,30 @@ def test_env_wins_over_secrets_and_problems_are_clear(server, info, tmp_path):
     key_file = tmp_path / "key.json"
     key_file.write_text(__import__("json").dumps(info))
     os.chmod(key_file, 0o600)
-    secrets = tomllib.loads(_toml_secrets({**info, "client_email": "other@x.com"}, "a" * 20,
-                                          "https://sheets.googleapis.com"))
-    env = {"GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
-           "REELBOARD_SHEETS_SPREADSHEET": "b" * 30,
-           "REELBOARD_SHEETS_API_URL": server.base_url}
+    secrets = tomllib.loads(
+        _toml_secrets(
+            {**info, "client_email": "other@x.com"}, "a" * 20, "https://sheets.googleapis.com"
+        )
+    )
+    env = {
+        "GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
+        "REELBOARD_SHEETS_SPREADSHEET": "b" * 30,
+        "REELBOARD_SHEETS_API_URL": server.base_url,
+    }
     sheets = load_settings(secrets, environ=env).sheets
     assert sheets is not None
     assert (sheets.spreadsheet_key, sheets.api_url, sheets.client_email) == (
-        "b" * 30, server.base_url, info["client_email"])
+        "b" * 30,
+        server.base_url,
+        info["client_email"],
+    )
     os.chmod(key_file, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         load_settings(secrets, environ=env)
-    literal = {"gcp_service_account": {**info, "private_key": info["private_key"].replace(
-        "\n", "\\n")}, "sheets": {"spreadsheet": "c" * 20}}
+    literal = {
+        "gcp_service_account": {**info, "private_key": info["private_key"].replace("\n", "\\n")},
+        "sheets": {"spreadsheet": "c" * 20},
+    }
     with pytest.raises(ConfigError, match="double quotes") as caught:
         load_settings(literal, environ={})
     assert "MII" not in str(caught.value)  # no key material in the message
@@ -367,8 +402,16 @@ def test_env_wins_over_secrets_and_problems_are_clear(server, info, tmp_path):
 
 
 def test_live_settings_without_sheets_are_not_configured():
-    settings = load_settings({"tiktok": {"client_key": "k", "client_secret": "s",
-                                         "redirect_uri": "https://r.example.com/accounts"}}, {})
+    settings = load_settings(
+        {
+            "tiktok": {
+                "client_key": "k",
+                "client_secret": "s",
+                "redirect_uri": "https://r.example.com/accounts",
+            }
+        },
+        {},
+    )
     with pytest.raises(SheetsNotConfigured, match="GOOGLE_APPLICATION_CREDENTIALS"):
         sheets_target(settings)
 
@@ -434,13 +477,16 @@ def test_a_disabled_sheets_api_is_not_reported_as_not_shared():
     def api_error(message: str) -> APIError:
         response = requests.Response()
         response.status_code = 403
-        response._content = json.dumps({"error": {"code": 403, "message": message,
-                                                  "status": "PERMISSION_DENIED"}}).encode()
+        response._content = json.dumps(
+            {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
+        ).encode()
         return APIError(response)
 
     where = {"spreadsheet": "k", "client_email": "sa@p.iam.gserviceaccount.com", "api_url": "u"}
-    disabled = from_exception(api_error(
-        "Google Sheets API has not been used in project 1 before or it is disabled."), **where)
+    disabled = from_exception(
+        api_error("Google Sheets API has not been used in project 1 before or it is disabled."),
+        **where,
+    )
     assert isinstance(disabled, SheetsNotConfigured) and "Enable it" in disabled.message
     denied = from_exception(api_error("The caller does not have permission"), **where)
     assert isinstance(denied, SheetsNotShared) and "sa@p.iam.gserviceaccount.com" in denied.message
