@@ -13,6 +13,7 @@ from typing import Any
 import gspread
 import pytest
 import requests
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from sandbox import SandboxServer, start_sandbox
 from services.reports.sheets import make_client
@@ -115,12 +116,7 @@ def test_token_endpoint_verifies_the_rs256_assertion(server, ctl, account):
     assert good.json()["token_type"] == "Bearer" and good.json()["expires_in"] == 3599
     # Signed with another key under the registered key id: the signature does not verify.
     other = service_account_info(server.base_url, account["client_email"], n=1)
-    forged = signed_jwt(
-        account,
-        key=__import__(
-            "cryptography.hazmat.primitives.serialization", fromlist=["x"]
-        ).load_pem_private_key(other["private_key"].encode(), None),
-    )
+    forged = signed_jwt(account, key=load_pem_private_key(other["private_key"].encode(), None))
     for assertion in (forged, signed_jwt(account, aud="https://example.com/token"), "a.b"):
         r = requests.post(
             f"{server.base_url}/token", data={"grant_type": GRANT, "assertion": assertion}
