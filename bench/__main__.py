@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import queries_bench, sync_bench
+from bench import queries_bench, report_bench, sync_bench
 
 
 def main(argv: list[str]) -> int:
     quick = ["--quick"] if "--quick" in argv else []
     codes = [sync_bench.main(quick)]
     codes.append(queries_bench.main(["--videos", "2000", "--days", "90"] if quick else []))
+    codes.append(report_bench.main(["--videos", "1000", "--days", "60"] if quick else []))
     return max(codes)
 
 

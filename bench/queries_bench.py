@@ -118,7 +118,14 @@ def _views(videos: pd.DataFrame, at: int) -> np.ndarray:
     return np.floor(videos["final"].to_numpy() * grown * tail).astype(np.int64)
 
 
-def build_cache(path: Path, shape: Shape, log: Callable[[str], None] = print) -> dict:
+def build_cache(
+    path: Path,
+    shape: Shape,
+    log: Callable[[str], None] = print,
+    accounts: list[tuple[str, int, int]] | None = None,
+) -> dict:
+    """The synthetic cache; ``accounts`` = (open_id, videos, seed) overrides the default big +
+    small pair (bench/report_bench.py builds ten accounts)."""
     with open_db(path, migrate=True):
         pass
     conn = sqlite3.connect(path, isolation_level=None)
@@ -127,7 +134,7 @@ def build_cache(path: Path, shape: Shape, log: Callable[[str], None] = print) ->
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
     runs = _run_times(shape.days)
-    accounts = [(BIG, shape.videos, 1), (SMALL, shape.small_videos, 2)]
+    accounts = accounts or [(BIG, shape.videos, 1), (SMALL, shape.small_videos, 2)]
     rows = 0
     started = time.perf_counter()
     conn.execute("BEGIN")

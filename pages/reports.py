@@ -1,17 +1,41 @@
-"""Reports: the weekly report (preview, download, Google Sheets export). Not built yet."""
+"""Reports: one ISO week for the chosen accounts — preview, CSV/XLSX downloads, Google Sheets
+export with progress and a link to the result, and the history of exports."""
 
-from dashboard.coming_soon import coming_soon
+from __future__ import annotations
 
-coming_soon(
-    "Weekly report", "🗓️",
-    "Every Monday, one report per ISO week for the accounts you choose — the numbers your team "
-    "reviews, without copy-pasting from TikTok.",
-    [
-        "Per account: followers, views, likes, comments and shares gained, week over week.",
-        "The week's top videos with links, ready to discuss.",
-        "Preview here, download as CSV or Excel.",
-        "Export to Google Sheets: one tab per week, replaced in place when re-run, plus a "
-        "summary tab — and runnable from cron with `python -m services report`.",
-    ],
-    "connected accounts with the Analytics permissions and a few synced days of history.",
-)
+import streamlit as st
+
+from dashboard import reports as ui
+from dashboard import runtime, selection
+from dashboard.components import empty_state
+
+
+def render() -> None:
+    st.title("Weekly report")
+    tz = runtime.settings().timezone
+    accounts = selection.accounts()
+    if not accounts:
+        empty_state(
+            "No account selected",
+            "Connect a TikTok account (or pick one in the sidebar) to build its weekly report.",
+        )
+        return
+    week = ui.week_picker(tz)
+    if week is None:
+        return
+    st.caption(
+        f"{week.key} · {week.label()} · Monday to Sunday in {tz} · compared with "
+        f"{week.previous().key} · accounts from the sidebar"
+    )
+    report = ui.weekly_report(accounts, week, tz)
+    downloads, export = st.columns([3, 2])
+    with downloads:
+        ui.downloads(report)
+    with export:
+        ui.sheets_export(report)
+    ui.preview(report)
+    st.subheader("Export history")
+    ui.history(tz)
+
+
+render()

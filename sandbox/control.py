@@ -18,6 +18,7 @@ from sandbox.display import avatar_url
 from sandbox.faults import ACTION_KINDS
 from sandbox.ids import media_signature
 from sandbox.media import AVATAR_SIZES, avatar_png, cover_jpeg
+from sandbox.sheets import control as sheets_control
 from sandbox.web import Request, Response, html_response, json_response
 from sandbox.world import MAX_SYNTHETIC_VIDEOS, USERNAME_RE, Creator
 
@@ -205,6 +206,9 @@ def index(sb: Sandbox, req: Request) -> Response:
             "/_sandbox/creators",
             "/_sandbox/config",
             "/_sandbox/reset",
+            "/v4/spreadsheets/… (fake Google Sheets)",
+            "/token (fake Google OAuth)",
+            "/_sandbox/sheets/view",
         )
     )
     page = (
@@ -278,6 +282,8 @@ def dispatch(sb: Sandbox, req: Request) -> Response:
         return index(sb, req)
     if req.path.startswith("/_sandbox/media/"):
         return media(sb, req)
+    if req.path.startswith("/_sandbox/sheets"):
+        return sheets_control.dispatch(sb, req)
     route = _CONTROL.get(req.path.rstrip("/"))
     if route is None:
         return _error(404, f"unknown control endpoint {req.path}")

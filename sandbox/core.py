@@ -17,6 +17,7 @@ from sandbox.config import ConfigHolder, SandboxConfig
 from sandbox.faults import FaultBoard
 from sandbox.ratelimit import RateLimiter
 from sandbox.reqlog import RequestLog
+from sandbox.sheets import SheetsFake
 from sandbox.state import StateStore
 from sandbox.web import Request, Response, api_error, oauth_error
 from sandbox.world import World
@@ -68,6 +69,7 @@ class Sandbox:
         self.limiter = RateLimiter()
         self.log = RequestLog()
         self.base_url = base_url
+        self.sheets = SheetsFake(store)  # Google Sheets v4 + token endpoint (sandbox/sheets/)
         self.sync_world()
 
     def sync_world(self) -> None:
@@ -86,11 +88,14 @@ class Sandbox:
         self.log.clear()
         self.config.reset()
         self.limiter.reset()
+        self.sheets.reset()
 
     # --- dispatch -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         if req.path.startswith("/_sandbox/") or req.path in ("/", "/_sandbox"):
             return control.dispatch(self, req)
+        if req.path.startswith("/v4/") or req.path == "/token":
+            return self.sheets.handle(req, self.base_url)  # Google's paths, not TikTok's
         if not req.path.startswith("/v2/"):
             return self._not_found(req)
         delay_ms = self.faults.latency_ms(req.path)

@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                "Sandbox mode only: build daily history by replaying the real sync over the "
                "sandbox's simulated clock.")
     demo.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+
+    from services.reports.cli import add_report_command
+
+    add_report_command(add)
     return parser
 
 

@@ -8,7 +8,10 @@ TikTok (see sandbox/README.md) with its own key, secret and URLs.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +32,35 @@ DEFAULT_APP_URL = "http://localhost:8501"
 ACCOUNTS_URL_PATH = "accounts"
 
 Mode = Literal["sandbox", "live"]
+
+LIVE_SHEETS_API_URL = "https://sheets.googleapis.com"
+#: Fields google-auth needs from a service-account key (google.oauth2.service_account).
+SERVICE_ACCOUNT_FIELDS = ("type", "client_email", "private_key", "token_uri")
+_SPREADSHEET_URL_RE = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SPREADSHEET_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{10,200}$")
+
+
+@dataclass(frozen=True)
+class SheetsSettings:
+    """Where the weekly report goes in Google Sheets (None fields: not configured).
+
+    The service-account key never appears in ``repr`` (and so never in logs or tracebacks):
+    only its e-mail, which is what a person must share the spreadsheet with.
+    """
+
+    spreadsheet_key: str
+    api_url: str = LIVE_SHEETS_API_URL
+    service_account: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    credentials_path: Path | None = None
+
+    @property
+    def client_email(self) -> str:
+        return str((self.service_account or {}).get("client_email", ""))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.spreadsheet_key and self.service_account)
+
 
 # (environment variable, [section] key in secrets.toml)
 _SOURCES: dict[str, tuple[str, str, str]] = {
@@ -62,6 +94,9 @@ class Settings:
     #: The Display API's per-endpoint limit that sync paces itself under (tiktok-api.md §6:
     #: 600/min); lower it if TikTok granted less, or to match a sandbox started lower.
     sync_requests_per_minute: int = 600
+    #: Google Sheets export target; None when neither a key nor a spreadsheet is configured
+    #: (sandbox mode then exports to the sandbox's fake Sheets, see services.reports.sheets).
+    sheets: SheetsSettings | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -152,7 +187,9 @@ def load_settings(
             app_url=base_app_url,
             sync_requests_per_minute=rpm,
         )
-    problems = check_settings(settings)
+    sheets, sheet_problems = load_sheets_settings(secrets, environ)
+    settings = replace(settings, sheets=sheets)
+    problems = check_settings(settings) + sheet_problems
     if rpm_text and rpm_text != str(rpm):
         problems.append(
             f"REELBOARD_SYNC_REQUESTS_PER_MINUTE={rpm_text!r} must be a positive whole number "
@@ -216,3 +253,138 @@ def check_redirect_uri(uri: str) -> list[str]:
             f"https://reelboard.example.com/{ACCOUNTS_URL_PATH}."
         )
     return problems
+
+
+def spreadsheet_key(text: str) -> str | None:
+    """The key from a spreadsheet key or its URL (…/spreadsheets/d/<key>/edit#gid=0)."""
+    text = text.strip()
+    m = _SPREADSHEET_URL_RE.search(text)
+    if m:
+        return m.group(1)
+    return text if _SPREADSHEET_KEY_RE.match(text) else None
+
+
+def load_sheets_settings(
+    secrets: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[SheetsSettings | None, list[str]]:
+    """The Google Sheets settings (env wins over secrets) and every problem with them.
+
+    GOOGLE_APPLICATION_CREDENTIALS (a key file) or a ``[gcp_service_account]`` table;
+    REELBOARD_SHEETS_SPREADSHEET or ``[sheets] spreadsheet`` (key or URL);
+    REELBOARD_SHEETS_API_URL or ``[sheets] api_url``. Messages never quote the key's content.
+    """
+    table = secrets.get("sheets") or {}
+    table = table if isinstance(table, Mapping) else {}
+
+    def pick(env: str, key: str) -> str:
+        value = environ.get(env)
+        if value is None:
+            value = table.get(key)
+        return str(value).strip() if value is not None else ""
+
+    spreadsheet_text = pick("REELBOARD_SHEETS_SPREADSHEET", "spreadsheet")
+    api_url = (pick("REELBOARD_SHEETS_API_URL", "api_url") or LIVE_SHEETS_API_URL).rstrip("/")
+    key_path_text = (environ.get("GOOGLE_APPLICATION_CREDENTIALS") or "").strip()
+    table_key = secrets.get("gcp_service_account")
+    problems: list[str] = []
+    info: dict[str, Any] | None = None
+    key_path: Path | None = None
+    if key_path_text and not spreadsheet_text and not table_key:
+        # GOOGLE_APPLICATION_CREDENTIALS is a machine-wide Google convention (often set for
+        # gcloud): without a spreadsheet it does not mean "export to Sheets".
+        key_path_text = ""
+    if key_path_text:
+        key_path = Path(key_path_text).expanduser()
+        info = _read_key_file(key_path, problems)
+    elif isinstance(table_key, Mapping) and table_key:
+        info = {str(k): v for k, v in table_key.items()}  # a plain dict, not Streamlit's AttrDict
+        where = "The [gcp_service_account] table in secrets.toml"
+        problems.extend(check_service_account(info, where))
+    if info is None and not spreadsheet_text and not problems:
+        if api_url != LIVE_SHEETS_API_URL:
+            problems.extend(_check_api_url(api_url))
+        return None, problems
+    key = spreadsheet_key(spreadsheet_text) if spreadsheet_text else None
+    if not spreadsheet_text:
+        problems.append(
+            "REELBOARD_SHEETS_SPREADSHEET (or [sheets] spreadsheet) is missing: a service-account "
+            "key is configured, so set the spreadsheet to export to (its key or its URL). Create "
+            "the spreadsheet in Google Sheets and share it with the service account as Editor."
+        )
+    elif key is None:
+        problems.append(
+            "REELBOARD_SHEETS_SPREADSHEET is neither a spreadsheet key nor a Google Sheets URL "
+            "(https://docs.google.com/spreadsheets/d/<key>/edit)."
+        )
+    if info is None and not problems:
+        problems.append(
+            "A spreadsheet is set for the Google Sheets export but no service-account key: set "
+            "GOOGLE_APPLICATION_CREDENTIALS to the key file (JSON, mode 600) or add a "
+            "[gcp_service_account] table to secrets.toml."
+        )
+    problems.extend(_check_api_url(api_url))
+    if problems:
+        return None, problems
+    return SheetsSettings(key or "", api_url, info, key_path), problems
+
+
+def _check_api_url(url: str) -> list[str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        return [f"REELBOARD_SHEETS_API_URL={url!r} is not an absolute http(s) base URL."]
+    return []
+
+
+def _read_key_file(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    where = f"The service-account key file {path} (GOOGLE_APPLICATION_CREDENTIALS)"
+    try:
+        mode = path.stat().st_mode
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(f"{where} cannot be read ({exc.strerror}). Check the path.")
+        return None
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        problems.append(
+            f"{where} is readable by other users of this machine. Run: chmod 600 '{path}'"
+        )
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        problems.append(f"{where} is not valid JSON. Download the key again from Google Cloud.")
+        return None
+    if not isinstance(info, dict):
+        problems.append(f"{where} is not a service-account key (a JSON object).")
+        return None
+    problems.extend(check_service_account(info, where))
+    return info
+
+
+def check_service_account(info: Mapping[str, Any], where: str) -> list[str]:
+    """Problems with a service-account key's fields; never quotes the private key."""
+    missing = [f for f in SERVICE_ACCOUNT_FIELDS if not info.get(f)]
+    if missing:
+        return [
+            f"{where} lacks {', '.join(missing)}: it must be a service-account key as Google "
+            "Cloud downloads it (IAM > Service accounts > Keys > Add key > JSON)."
+        ]
+    if info.get("type") != "service_account":
+        return [f"{where} has type {str(info.get('type'))[:40]!r}, not 'service_account'."]
+    private_key = str(info.get("private_key"))
+    if "\\n" in private_key and "\n" not in private_key:
+        return [
+            f"{where}: private_key holds the two characters \\n instead of line breaks. In "
+            "secrets.toml write it as a basic string in double quotes, not single quotes."
+        ]
+    try:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        # Parse only (the full RSA check costs ~0.2 s; google-auth loads the key again).
+        load_pem_private_key(
+            private_key.encode(), password=None, unsafe_skip_rsa_key_validation=True
+        )
+    except (ValueError, TypeError):
+        return [
+            f"{where}: private_key is not a readable PEM private key. Paste it exactly as in "
+            "the downloaded JSON (-----BEGIN PRIVATE KEY----- …)."
+        ]
+    return []

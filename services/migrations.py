@@ -135,3 +135,32 @@ def _analytics_cache(db: Database) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+@MIGRATIONS(name="0003_report_exports")
+def _report_exports(db: Database) -> None:
+    db.executescript(
+        """
+        -- One row per weekly-report export (history on the Reports page). A row 'running' is
+        -- also the lease that keeps two exports to one destination from interleaving.
+        CREATE TABLE report_exports (
+            id           INTEGER PRIMARY KEY,
+            week         TEXT NOT NULL,
+            accounts     TEXT NOT NULL,            -- JSON list of open_ids
+            account_labels TEXT NOT NULL DEFAULT '',
+            destination  TEXT NOT NULL CHECK (destination IN ('sheets', 'csv', 'xlsx')),
+            target       TEXT,                     -- spreadsheet URL or output folder
+            started_at   INTEGER NOT NULL,
+            finished_at  INTEGER,
+            lease_until  INTEGER,
+            calls_made   INTEGER NOT NULL DEFAULT 0,
+            outcome      TEXT NOT NULL DEFAULT 'running'
+                         CHECK (outcome IN ('running', 'succeeded', 'failed')),
+            error        TEXT
+        );
+        CREATE INDEX report_exports_started ON report_exports(started_at);
+        -- At most one running export per destination, enforced by SQLite itself.
+        CREATE UNIQUE INDEX report_exports_one_running
+            ON report_exports(destination) WHERE outcome = 'running';
+        """
+    )
