@@ -31,6 +31,13 @@ def _secrets_dict() -> dict[str, Any]:
         return {}
 
 
+def secrets_section(name: str) -> dict[str, Any]:
+    """One table of the secrets (``auth``, ``access``), read fresh on every call: Streamlit
+    reloads secrets.toml when it changes, so an allowlist edit applies on the next rerun."""
+    value = _secrets_dict().get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _app_url() -> str:
     port = st.get_option("server.port") or 8501
     return f"http://localhost:{port}"
