@@ -35,8 +35,9 @@ def bind_problems() -> list[str]:
 def providers() -> list[str]:
     """Named providers (``[auth.google]`` …); empty list means the single default one."""
     auth = runtime.secrets_section("auth")
-    return [name for name, value in auth.items()
-            if isinstance(value, dict) and "client_id" in value]
+    return [
+        name for name, value in auth.items() if isinstance(value, dict) and "client_id" in value
+    ]
 
 
 def resolve() -> access.Admission:
@@ -61,10 +62,17 @@ def _audit_sign_in(actor: Actor | None, claims: dict | None, admitted: bool) -> 
         return
     try:
         with runtime.database() as db:
-            access.record(db, actor, SIGN_IN, outcome="ok" if admitted else "refused",
-                          email=str(email),
-                          details={"provider": (claims or {}).get("provider"),
-                                   "email_verified": (claims or {}).get("email_verified")})
+            access.record(
+                db,
+                actor,
+                SIGN_IN,
+                outcome="ok" if admitted else "refused",
+                email=str(email),
+                details={
+                    "provider": (claims or {}).get("provider"),
+                    "email_verified": (claims or {}).get("email_verified"),
+                },
+            )
         st.session_state[_AUDITED_KEY] = email
     except ReelboardError as exc:  # never let the audit write lock someone out
         log.warning("sign-in audit failed: %s", exc.message)
@@ -84,8 +92,9 @@ def _sign_in_screen(reason: str, *, signed_in: bool) -> None:
     names = providers()
     for name in names or [None]:
         label = f"Sign in with {name.capitalize()}" if name else "Sign in"
-        if st.button(label, key=f"gate_sign_in_{name or 'default'}", type="primary",
-                     icon=":material/login:"):
+        if st.button(
+            label, key=f"gate_sign_in_{name or 'default'}", type="primary", icon=":material/login:"
+        ):
             identity.sign_in(name)
 
 
@@ -121,7 +130,10 @@ def open_banner() -> None:
     from services.config import is_loopback
 
     if not is_loopback(st.get_option("server.address")):
-        st.error("**No sign-in.** This Reelboard is reachable from the network without sign-in "
-                 "(REELBOARD_ALLOW_UNAUTHENTICATED=1): anyone who can open it may connect, "
-                 "disconnect and post for your accounts. Configure team sign-in (README 'Team "
-                 "access').", icon=":material/lock_open:")
+        st.error(
+            "**No sign-in.** This Reelboard is reachable from the network without sign-in "
+            "(REELBOARD_ALLOW_UNAUTHENTICATED=1): anyone who can open it may connect, "
+            "disconnect and post for your accounts. Configure team sign-in (README 'Team "
+            "access').",
+            icon=":material/lock_open:",
+        )

@@ -70,12 +70,14 @@ class TeamMember:
 #: The demo team. The README's [access] table lists the first three; the last is a stranger.
 TEAM: tuple[TeamMember, ...] = (
     TeamMember("demo-admin", "admin@example.com", "Ada Admin", "admin in the demo allowlist"),
-    TeamMember("demo-editor", "editor@example.com", "Eddie Editor",
-               "editor in the demo allowlist"),
-    TeamMember("demo-viewer", "viewer@example.com", "Vera Viewer",
-               "viewer in the demo allowlist"),
-    TeamMember("demo-stranger", "stranger@example.net", "Sam Stranger",
-               "not on the allowlist: Reelboard must refuse"),
+    TeamMember("demo-editor", "editor@example.com", "Eddie Editor", "editor in the demo allowlist"),
+    TeamMember("demo-viewer", "viewer@example.com", "Vera Viewer", "viewer in the demo allowlist"),
+    TeamMember(
+        "demo-stranger",
+        "stranger@example.net",
+        "Sam Stranger",
+        "not on the allowlist: Reelboard must refuse",
+    ),
 )
 _BY_SUB = {m.sub: m for m in TEAM}
 
@@ -84,8 +86,12 @@ def _loopback_callback(uri: str) -> bool:
     """RFC 8252 §7.3: a loopback redirect URI may use any port. Only Streamlit's callback path
     on this machine is accepted, so the demo works on whichever port the app runs."""
     parts = urlsplit(uri)
-    return (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
-            and parts.path.endswith(CALLBACK_PATH) and not parts.fragment)
+    return (
+        parts.scheme == "http"
+        and parts.hostname in ("localhost", "127.0.0.1", "::1")
+        and parts.path.endswith(CALLBACK_PATH)
+        and not parts.fragment
+    )
 
 
 @dataclass
@@ -200,8 +206,11 @@ class Provider:
     """One provider per sandbox: clients, codes, tokens and the signing key, in memory."""
 
     issuer: str
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(
-        2048, parameters={"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"}))
+    key: RSAKey = field(
+        default_factory=lambda: RSAKey.generate_key(
+            2048, parameters={"kid": secrets.token_hex(8), "use": "sig", "alg": "RS256"}
+        )
+    )
     clients: dict[str, Client] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # access token → sub
@@ -212,31 +221,46 @@ class Provider:
         self.clients[DEMO_CLIENT_ID] = Client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         self.server = _Server(self)
         self.server.register_grant(
-            _CodeGrant, [_OpenIDCode(self, require_nonce=True), CodeChallenge(required=False)])
+            _CodeGrant, [_OpenIDCode(self, require_nonce=True), CodeChallenge(required=False)]
+        )
         self.server.register_endpoint(_EndSession(self))
 
     def jwks(self) -> dict[str, Any]:
         return KeySet([self.key]).as_dict(private=False)
 
     def metadata(self) -> dict[str, Any]:
-        meta = OpenIDProviderMetadata({
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.issuer}/authorize",
-            "token_endpoint": f"{self.issuer}/token",
-            "userinfo_endpoint": f"{self.issuer}/userinfo",
-            "jwks_uri": f"{self.issuer}/jwks",
-            "end_session_endpoint": f"{self.issuer}/logout",
-            "scopes_supported": list(SCOPES),
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                      "client_secret_post"],
-            "code_challenge_methods_supported": ["S256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
-                                 "email", "email_verified", "name"],
-        })
+        meta = OpenIDProviderMetadata(
+            {
+                "issuer": self.issuer,
+                "authorization_endpoint": f"{self.issuer}/authorize",
+                "token_endpoint": f"{self.issuer}/token",
+                "userinfo_endpoint": f"{self.issuer}/userinfo",
+                "jwks_uri": f"{self.issuer}/jwks",
+                "end_session_endpoint": f"{self.issuer}/logout",
+                "scopes_supported": list(SCOPES),
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                ],
+                "code_challenge_methods_supported": ["S256"],
+                "claims_supported": [
+                    "sub",
+                    "iss",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "auth_time",
+                    "nonce",
+                    "email",
+                    "email_verified",
+                    "name",
+                ],
+            }
+        )
         meta.validate()
         return dict(meta)
 
@@ -246,16 +270,22 @@ class _Server(AuthorizationServer):
         super().__init__(scopes_supported=list(SCOPES))
         self.provider = provider
         # Opaque bearer tokens, no refresh token: sign-in needs the ID token only.
-        self.register_token_generator("default", BearerTokenGenerator(
-            lambda **_: secrets.token_urlsafe(32), expires_generator=lambda *_: TOKEN_TTL))
+        self.register_token_generator(
+            "default",
+            BearerTokenGenerator(
+                lambda **_: secrets.token_urlsafe(32), expires_generator=lambda *_: TOKEN_TTL
+            ),
+        )
 
     def query_client(self, client_id: str) -> Client | None:
         return self.provider.clients.get(client_id)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         with self.provider.lock:
-            self.provider.tokens[token["access_token"]] = (request.user.sub,
-                                                           time.time() + TOKEN_TTL)
+            self.provider.tokens[token["access_token"]] = (
+                request.user.sub,
+                time.time() + TOKEN_TTL,
+            )
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         if isinstance(request, OAuth2Request):
@@ -281,8 +311,7 @@ class _Server(AuthorizationServer):
 
 
 class _CodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic",
-                                                       "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     @property
     def provider(self) -> Provider:
@@ -292,12 +321,17 @@ class _CodeGrant(AuthorizationCodeGrant):
         data = request.payload.data
         with self.provider.lock:
             self.provider.codes[code] = AuthorizationCode(
-                code=code, client_id=request.client.get_client_id(),
-                redirect_uri=request.payload.redirect_uri, scope=request.payload.scope,
-                sub=request.user.sub, nonce=data.get("nonce"),
+                code=code,
+                client_id=request.client.get_client_id(),
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.payload.scope,
+                sub=request.user.sub,
+                nonce=data.get("nonce"),
                 code_challenge=data.get("code_challenge"),
                 code_challenge_method=data.get("code_challenge_method"),
-                auth_time=int(time.time()), expires_at=time.time() + CODE_TTL)
+                auth_time=int(time.time()),
+                expires_at=time.time() + CODE_TTL,
+            )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         with self.provider.lock:
@@ -402,8 +436,9 @@ def handle(sb: Sandbox, req: Request) -> Response:
             return response or html_response(200, _signed_out_page())
     except OAuth2Error as error:
         return provider.server.handle_error_response(None, error)
-    return json_response(404, {"error": "not_found",
-                               "error_description": f"No OIDC endpoint at {req.path}."})
+    return json_response(
+        404, {"error": "not_found", "error_description": f"No OIDC endpoint at {req.path}."}
+    )
 
 
 def _authorize(provider: Provider, req: Request) -> Response:
@@ -438,12 +473,17 @@ def _userinfo(provider: Provider, req: Request) -> Response:
 
 
 def _sign_in_page(params: dict[str, str]) -> str:
-    hidden = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
-                     for k, v in params.items() if k != "person")
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
+        for k, v in params.items()
+        if k != "person"
+    )
     rows = "".join(
         f'<button class="person" type="submit" name="person" value="{esc(m.sub)}" '
         f'data-email="{esc(m.email)}"><b>{esc(m.name)}</b><small>{esc(m.email)} · '
-        f"{esc(m.note)}</small></button>" for m in TEAM)
+        f"{esc(m.note)}</small></button>"
+        for m in TEAM
+    )
     body = (
         '<div class="card"><div class="brand">Sandbox sign-in <span class="note">SANDBOX'
         "</span></div><h1>Choose who you are</h1>"
@@ -460,10 +500,15 @@ def _sign_in_page(params: dict[str, str]) -> str:
 
 
 def _signed_out_page() -> str:
-    return _page("Signed out", '<div class="card"><h1>You are signed out</h1><p class="sub">'
-                               "You can close this tab.</p></div>")
+    return _page(
+        "Signed out",
+        '<div class="card"><h1>You are signed out</h1><p class="sub">'
+        "You can close this tab.</p></div>",
+    )
 
 
 def _error_page(message: str) -> str:
-    return _page("Sign-in error", f'<div class="card"><h1>Sign-in error</h1>'
-                                  f'<div class="err">{esc(message)}</div></div>')
+    return _page(
+        "Sign-in error",
+        f'<div class="card"><h1>Sign-in error</h1><div class="err">{esc(message)}</div></div>',
+    )

@@ -34,15 +34,30 @@ Outcome = Literal["ok", "refused", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "refused", "failed")
 #: Actions that are audited although ACTIONS does not guard them.
 SIGN_IN = "sign_in"
-_SECRET_WORDS = ("token", "secret", "password", "code", "state", "verifier", "key", "cookie",
-                 "authorization")
+_SECRET_WORDS = (
+    "token",
+    "secret",
+    "password",
+    "code",
+    "state",
+    "verifier",
+    "key",
+    "cookie",
+    "authorization",
+)
 _ROLE_ARTICLE = {"viewer": "a viewer", "editor": "an editor", "admin": "an admin"}
 _ACTION_WORDS = {
-    "view": "open this page", "view_reports": "see reports", "sync": "sync accounts",
-    "export": "export to Google Sheets", "publish": "publish videos",
-    "draft": "send videos to drafts", "connect": "connect accounts",
-    "grant_more": "ask creators for more permissions", "reconnect": "reconnect accounts",
-    "disconnect": "disconnect accounts", "rotate_key": "rotate the encryption key",
+    "view": "open this page",
+    "view_reports": "see reports",
+    "sync": "sync accounts",
+    "export": "export to Google Sheets",
+    "publish": "publish videos",
+    "draft": "send videos to drafts",
+    "connect": "connect accounts",
+    "grant_more": "ask creators for more permissions",
+    "reconnect": "reconnect accounts",
+    "disconnect": "disconnect accounts",
+    "rotate_key": "rotate the encryption key",
     "view_audit": "see the audit trail",
 }
 
@@ -58,15 +73,22 @@ class AccessDenied(ReelboardError):
         super().__init__(
             f"{actor.email} is {_ROLE_ARTICLE.get(actor.role, actor.role)} and may not "
             f"{_ACTION_WORDS.get(action, action)}: that needs the {needed} role or higher. "
-            "Nothing was changed; ask an admin if you need it.")
+            "Nothing was changed; ask an admin if you need it."
+        )
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return "[nested]"
     if isinstance(value, Mapping):
-        return {str(k): ("[redacted]" if any(w in str(k).lower() for w in _SECRET_WORDS)
-                         else _clean(v, depth + 1)) for k, v in value.items()}
+        return {
+            str(k): (
+                "[redacted]"
+                if any(w in str(k).lower() for w in _SECRET_WORDS)
+                else _clean(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return [_clean(v, depth + 1) for v in list(items)[:50]]
@@ -84,8 +106,9 @@ def _account_name(db: sqlite_utils.Database, open_id: str | None) -> str | None:
     if not open_id:
         return None
     try:
-        row = db.execute("SELECT display_name, username FROM accounts WHERE open_id = ?",
-                         [open_id]).fetchone()
+        row = db.execute(
+            "SELECT display_name, username FROM accounts WHERE open_id = ?", [open_id]
+        ).fetchone()
     except sqlite3.Error:
         return None
     if row is None:
@@ -93,18 +116,35 @@ def _account_name(db: sqlite_utils.Database, open_id: str | None) -> str | None:
     return row[0] or (f"@{row[1]}" if row[1] else None)
 
 
-def record(db: sqlite_utils.Database, actor: Actor | None, action: str, *,
-           open_id: str | None = None, outcome: Outcome,
-           details: Mapping[str, Any] | None = None, clock: Clock = utc_now,
-           email: str | None = None) -> None:
+def record(
+    db: sqlite_utils.Database,
+    actor: Actor | None,
+    action: str,
+    *,
+    open_id: str | None = None,
+    outcome: Outcome,
+    details: Mapping[str, Any] | None = None,
+    clock: Clock = utc_now,
+    email: str | None = None,
+) -> None:
     """Append one audit row. ``actor=None`` with ``email`` is a refused stranger's sign-in."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
     who = actor.email if actor else (email or "anonymous").strip().lower()
-    row = [to_epoch(clock()), redact(who)[:320], actor.role if actor else "none", action,
-           open_id, _account_name(db, open_id), outcome, details_json(details)]
-    sql = ("INSERT INTO audit_events (at, actor_email, actor_role, action, open_id, "
-           "account_name, outcome, details) VALUES (?,?,?,?,?,?,?,?)")
+    row = [
+        to_epoch(clock()),
+        redact(who)[:320],
+        actor.role if actor else "none",
+        action,
+        open_id,
+        _account_name(db, open_id),
+        outcome,
+        details_json(details),
+    ]
+    sql = (
+        "INSERT INTO audit_events (at, actor_email, actor_role, action, open_id, "
+        "account_name, outcome, details) VALUES (?,?,?,?,?,?,?,?)"
+    )
     if db.conn.in_transaction:  # the caller's transaction: the row commits (or not) with it
         db.execute(sql, row)
     else:
@@ -112,14 +152,27 @@ def record(db: sqlite_utils.Database, actor: Actor | None, action: str, *,
             db.execute(sql, row)
 
 
-def authorize(db: sqlite_utils.Database, actor: Actor, action: str,
-              open_id: str | None = None, *, clock: Clock = utc_now) -> None:
+def authorize(
+    db: sqlite_utils.Database,
+    actor: Actor,
+    action: str,
+    open_id: str | None = None,
+    *,
+    clock: Clock = utc_now,
+) -> None:
     """Raise AccessDenied (after auditing the refusal) unless ``actor`` may do ``action``."""
     needed = required_role(action)
     if actor.can(action):
         return
-    record(db, actor, action, open_id=open_id, outcome="refused",
-           details={"needs": needed}, clock=clock)
+    record(
+        db,
+        actor,
+        action,
+        open_id=open_id,
+        outcome="refused",
+        details={"needs": needed},
+        clock=clock,
+    )
     log.warning("refused %s for %s (%s)", action, actor.email, actor.role)
     raise AccessDenied(actor, action, needed)
 
@@ -134,9 +187,15 @@ class AuditedAction:
 
 
 @contextmanager
-def audited(db: sqlite_utils.Database, actor: Actor, action: str, *,
-            open_id: str | None = None, details: Mapping[str, Any] | None = None,
-            clock: Clock = utc_now) -> Iterator[AuditedAction]:
+def audited(
+    db: sqlite_utils.Database,
+    actor: Actor,
+    action: str,
+    *,
+    open_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    clock: Clock = utc_now,
+) -> Iterator[AuditedAction]:
     """Authorize, run the block, record ``ok`` — or ``failed`` with the error, re-raised.
 
     Usage (one call wires an action)::
@@ -150,8 +209,7 @@ def audited(db: sqlite_utils.Database, actor: Actor, action: str, *,
     try:
         yield event
     except BaseException as exc:
-        event.details["error"] = (exc.step if isinstance(exc, ReelboardError)
-                                  else type(exc).__name__)
+        event.details["error"] = exc.step if isinstance(exc, ReelboardError) else type(exc).__name__
         if isinstance(exc, ReelboardError):
             event.details["message"] = exc.message
         _safe_record(db, actor, action, event, "failed", clock)
@@ -161,8 +219,15 @@ def audited(db: sqlite_utils.Database, actor: Actor, action: str, *,
 
 def _safe_record(db, actor, action, event: AuditedAction, outcome: Outcome, clock) -> None:
     try:
-        record(db, actor, action, open_id=event.open_id, outcome=outcome,
-               details=event.details, clock=clock)
+        record(
+            db,
+            actor,
+            action,
+            open_id=event.open_id,
+            outcome=outcome,
+            details=event.details,
+            clock=clock,
+        )
     except sqlite3.Error:  # the action happened; losing its audit row must not hide that
         log.exception("could not write the audit row for %s", action)
 
@@ -193,13 +258,17 @@ class AuditFilter:
     limit: int = 5000
 
 
-def list_events(db: sqlite_utils.Database, actor: Actor,
-                where: AuditFilter = AuditFilter()) -> list[AuditEvent]:
+def list_events(
+    db: sqlite_utils.Database, actor: Actor, where: AuditFilter = AuditFilter()
+) -> list[AuditEvent]:
     """Newest first. Admins only (checked here, not just by hiding the page)."""
     authorize(db, actor, "view_audit")
     clauses, args = [], []
-    for column, values in (("actor_email", where.people), ("open_id", where.open_ids),
-                           ("action", where.actions)):
+    for column, values in (
+        ("actor_email", where.people),
+        ("open_id", where.open_ids),
+        ("action", where.actions),
+    ):
         if values:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")
             args.extend(values)
@@ -209,9 +278,12 @@ def list_events(db: sqlite_utils.Database, actor: Actor,
     if where.until is not None:
         clauses.append("at < ?")
         args.append(to_epoch(where.until))
-    sql = ("SELECT id, at, actor_email, actor_role, action, open_id, account_name, outcome, "
-           "details FROM audit_events" + (" WHERE " + " AND ".join(clauses) if clauses else "")
-           + " ORDER BY at DESC, id DESC LIMIT ?")
+    sql = (
+        "SELECT id, at, actor_email, actor_role, action, open_id, account_name, outcome, "
+        "details FROM audit_events"
+        + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        + " ORDER BY at DESC, id DESC LIMIT ?"
+    )
     args.append(max(1, min(int(where.limit), 100_000)))
     return [AuditEvent(r[0], from_epoch(r[1]), *r[2:]) for r in db.execute(sql, args)]
 
@@ -219,18 +291,31 @@ def list_events(db: sqlite_utils.Database, actor: Actor,
 def filter_choices(db: sqlite_utils.Database, actor: Actor) -> dict[str, list[Any]]:
     """Distinct people, accounts (open_id, name) and actions present, for the page's filters."""
     authorize(db, actor, "view_audit")
-    people = [r[0] for r in db.execute(
-        "SELECT DISTINCT actor_email FROM audit_events ORDER BY actor_email")]
-    accounts = [(r[0], r[1]) for r in db.execute(
-        "SELECT open_id, MAX(account_name) FROM audit_events WHERE open_id IS NOT NULL "
-        "GROUP BY open_id ORDER BY 2, 1")]
-    actions = [r[0] for r in db.execute(
-        "SELECT DISTINCT action FROM audit_events ORDER BY action")]
+    people = [
+        r[0]
+        for r in db.execute("SELECT DISTINCT actor_email FROM audit_events ORDER BY actor_email")
+    ]
+    accounts = [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT open_id, MAX(account_name) FROM audit_events WHERE open_id IS NOT NULL "
+            "GROUP BY open_id ORDER BY 2, 1"
+        )
+    ]
+    actions = [r[0] for r in db.execute("SELECT DISTINCT action FROM audit_events ORDER BY action")]
     return {"people": people, "accounts": accounts, "actions": actions}
 
 
-_CSV_COLUMNS = ("when_utc", "who", "role", "action", "account_open_id", "account_name",
-                "outcome", "details")
+_CSV_COLUMNS = (
+    "when_utc",
+    "who",
+    "role",
+    "action",
+    "account_open_id",
+    "account_name",
+    "outcome",
+    "details",
+)
 
 
 def _cell(value: Any) -> str:
@@ -244,7 +329,19 @@ def events_csv(events: Sequence[AuditEvent]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(_CSV_COLUMNS)
     for e in events:
-        writer.writerow([_cell(v) for v in (
-            e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor_email, e.actor_role, e.action,
-            e.open_id, e.account_name, e.outcome, e.details)])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.actor_email,
+                    e.actor_role,
+                    e.action,
+                    e.open_id,
+                    e.account_name,
+                    e.outcome,
+                    e.details,
+                )
+            ]
+        )
     return out.getvalue().encode("utf-8")

@@ -74,8 +74,10 @@ def _entries(value: Any, where: str) -> frozenset[str]:
             continue
         local, _, domain = text.rpartition("@")
         if not domain or "." not in domain or " " in text or text.count("@") != 1:
-            problems.append(f"{where}: {item!r} is neither an e-mail address nor an @domain "
-                            "entry (for example 'ana@agency.example' or '@agency.example').")
+            problems.append(
+                f"{where}: {item!r} is neither an e-mail address nor an @domain "
+                "entry (for example 'ana@agency.example' or '@agency.example')."
+            )
             continue
         found.add(text if local else "@" + domain)
     if problems:
@@ -83,8 +85,9 @@ def _entries(value: Any, where: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def load_policy(secrets: Mapping[str, Any] | None,
-                environ: Mapping[str, str] | None = None) -> AccessPolicy:
+def load_policy(
+    secrets: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
+) -> AccessPolicy:
     """Build the allowlist; raises ConfigError naming every malformed entry."""
     environ = os.environ if environ is None else environ
     table = (secrets or {}).get("access") or {}
@@ -121,16 +124,25 @@ def admit(policy: AccessPolicy, claims: Mapping[str, Any] | None) -> Admission:
         return Admission(None, "Sign in to use Reelboard.")
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
-        return Admission(None, "Your identity provider did not share an e-mail address, so "
-                               "Reelboard cannot check the allowlist. Ask your admin to allow "
-                               "the 'email' scope for Reelboard.")
+        return Admission(
+            None,
+            "Your identity provider did not share an e-mail address, so "
+            "Reelboard cannot check the allowlist. Ask your admin to allow "
+            "the 'email' scope for Reelboard.",
+        )
     verified = claims.get("email_verified", True)  # absent: the provider vouches (Entra)
     if verified is not True and str(verified).lower() != "true":
-        return Admission(None, f"The address {email} is not verified with your identity "
-                               "provider. Verify it there, then sign in again.")
+        return Admission(
+            None,
+            f"The address {email} is not verified with your identity "
+            "provider. Verify it there, then sign in again.",
+        )
     role = policy.role_for(email)
     if role is None:
-        return Admission(None, f"{email} is not on this Reelboard's team list. Ask an admin to "
-                               "add you to [access] in the settings, then reload.")
+        return Admission(
+            None,
+            f"{email} is not on this Reelboard's team list. Ask an admin to "
+            "add you to [access] in the settings, then reload.",
+        )
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
     return Admission(Actor(email=email.strip().lower(), name=name or email, role=role))

@@ -17,12 +17,12 @@ ROLES: tuple[Role, ...] = ("viewer", "editor", "admin")
 
 #: action → the lowest role allowed to do it. Services check this table, pages only hide.
 ACTIONS: dict[str, Role] = {
-    "view": "viewer",            # Overview, Videos, Insights, Accounts list
-    "view_reports": "viewer",    # weekly report preview and CSV/XLSX download
-    "sync": "editor",            # app sync, CLI sync and sandbox demo history
-    "export": "editor",          # Google Sheets export
-    "publish": "editor",         # post a video
-    "draft": "editor",           # send a video to the creator's drafts
+    "view": "viewer",  # Overview, Videos, Insights, Accounts list
+    "view_reports": "viewer",  # weekly report preview and CSV/XLSX download
+    "sync": "editor",  # app sync, CLI sync and sandbox demo history
+    "export": "editor",  # Google Sheets export
+    "publish": "editor",  # post a video
+    "draft": "editor",  # send a video to the creator's drafts
     "connect": "admin",
     "grant_more": "admin",
     "reconnect": "admin",
@@ -57,8 +57,9 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.email})" if self.name and self.name != self.email \
-            else self.email
+        return (
+            f"{self.name} ({self.email})" if self.name and self.name != self.email else self.email
+        )
 
 
 #: Local mode (no sign-in configured): the single person at the machine owns everything.

@@ -20,14 +20,23 @@ from services.db import open_db
 from services.sync import sync_accounts
 from tests.pages.conftest import APP, connect_demo, consent_params, texts
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-cookie-secret-not-used-by-apptest",
-        "client_id": "reelboard-test", "client_secret": "test-client-secret",
-        "server_metadata_url": "http://127.0.0.1:9/oidc/.well-known/openid-configuration"}
-ACCESS = {"admins": ["ana@agency.example"], "editors": ["@agency.example"],
-          "viewers": ["vic@brand.example"]}
-PEOPLE = {"admin": "ana@agency.example", "editor": "eddie@agency.example",
-          "viewer": "vic@brand.example"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret-not-used-by-apptest",
+    "client_id": "reelboard-test",
+    "client_secret": "test-client-secret",
+    "server_metadata_url": "http://127.0.0.1:9/oidc/.well-known/openid-configuration",
+}
+ACCESS = {
+    "admins": ["ana@agency.example"],
+    "editors": ["@agency.example"],
+    "viewers": ["vic@brand.example"],
+}
+PEOPLE = {
+    "admin": "ana@agency.example",
+    "editor": "eddie@agency.example",
+    "viewer": "vic@brand.example",
+}
 PAGES = ["overview", "videos", "insights", "reports", "publish", "accounts", "audit"]
 
 
@@ -38,10 +47,19 @@ def who(monkeypatch):
     monkeypatch.setattr(identity, "signed_in_claims", lambda: current["claims"])
 
     def set_(email: str | None, **extra) -> None:
-        current["claims"] = None if email is None else {
-            "is_logged_in": True, "email": email, "email_verified": True,
-            "name": email.split("@")[0].title(), "sub": f"sub-{email}", "provider": "default",
-            **extra}
+        current["claims"] = (
+            None
+            if email is None
+            else {
+                "is_logged_in": True,
+                "email": email,
+                "email_verified": True,
+                "name": email.split("@")[0].title(),
+                "sub": f"sub-{email}",
+                "provider": "default",
+                **extra,
+            }
+        )
 
     return set_
 
@@ -64,8 +82,9 @@ def buttons(at: AppTest) -> set[str]:
 
 def audit_rows(rt) -> list[tuple]:
     with open_db(rt.settings.database_path) as db:
-        return db.execute("SELECT actor_email, actor_role, action, outcome FROM audit_events "
-                          "ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT actor_email, actor_role, action, outcome FROM audit_events ORDER BY id"
+        ).fetchall()
 
 
 def runtime_of(at):
@@ -90,10 +109,13 @@ def test_tiktok_callback_reaching_a_signed_out_session_is_dropped(who):
     assert dict(at.query_params) == {}
 
 
-@pytest.mark.parametrize("claims, words", [
-    ({"email": "mallory@evil.example"}, "not on this Reelboard's team list"),
-    ({"email": "vic@brand.example", "email_verified": False}, "not verified"),
-])
+@pytest.mark.parametrize(
+    "claims, words",
+    [
+        ({"email": "mallory@evil.example"}, "not on this Reelboard's team list"),
+        ({"email": "vic@brand.example", "email_verified": False}, "not verified"),
+    ],
+)
 def test_strangers_and_unverified_are_refused_and_audited(who, claims, words):
     extra = dict(claims)
     email = extra.pop("email")
@@ -163,8 +185,7 @@ def test_audit_page_lists_filters_and_downloads(who):
     at = team_app("audit")
     rt = runtime_of(at)
     account = connect_demo(rt, "trailrunnerjo")
-    sync_accounts(rt.settings, [account.open_id], actor=Actor("eddie@agency.example", "",
-                                                              "editor"))
+    sync_accounts(rt.settings, [account.open_id], actor=Actor("eddie@agency.example", "", "editor"))
     at.run()
     assert not at.exception
     frame = at.dataframe[0].value
@@ -181,14 +202,20 @@ def test_callback_finished_in_another_persons_session_is_refused(who):
     at = team_app("accounts")
     rt = runtime_of(at)
     with open_db(rt.settings.database_path) as db:
-        url = start_connect(db, rt.settings, rt.keyring,
-                            actor=Actor("ana@agency.example", "Ana", "admin"),
-                            scopes=["user.info.basic", "video.list"])
+        url = start_connect(
+            db,
+            rt.settings,
+            rt.keyring,
+            actor=Actor("ana@agency.example", "Ana", "admin"),
+            scopes=["user.info.basic", "video.list"],
+        )
     params = consent_params(rt, url, creator="trailrunnerjo")
     who("zoe@agency.example")  # an editor opens Ana's callback link
-    at = team_app("accounts", access={**ACCESS, "admins": ["ana@agency.example",
-                                                           "zoe@agency.example"]},
-                  query={k: v[0] for k, v in params.items()})
+    at = team_app(
+        "accounts",
+        access={**ACCESS, "admins": ["ana@agency.example", "zoe@agency.example"]},
+        query={k: v[0] for k, v in params.items()},
+    )
     assert not at.exception
     assert "started by another Reelboard user" in at.error[0].value
     assert dict(at.query_params) == {}

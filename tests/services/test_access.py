@@ -73,8 +73,13 @@ def test_every_role_and_action(db, role, action):
     assert f"needs the {needed} role" in caught.value.message
     assert isinstance(caught.value, ReelboardError) and not caught.value.retry_safe
     [row] = _rows(db)
-    assert (row["actor_email"], row["actor_role"], row["action"], row["outcome"],
-            row["open_id"]) == (actor.email, role, action, "refused", "acct-1")
+    assert (
+        row["actor_email"],
+        row["actor_role"],
+        row["action"],
+        row["outcome"],
+        row["open_id"],
+    ) == (actor.email, role, action, "refused", "acct-1")
 
 
 def test_unknown_action_is_a_programming_error(db):
@@ -92,10 +97,16 @@ def test_local_and_cli_actors_are_admins():
 
 
 def test_policy_entries_domains_and_highest_role_wins():
-    policy = load_policy({"access": {"admins": ["Ana@Agency.example"],
-                                     "editors": ["@agency.example"],
-                                     "viewers": ["@brand.example", "ana@agency.example"]}},
-                         environ={})
+    policy = load_policy(
+        {
+            "access": {
+                "admins": ["Ana@Agency.example"],
+                "editors": ["@agency.example"],
+                "viewers": ["@brand.example", "ana@agency.example"],
+            }
+        },
+        environ={},
+    )
     assert policy.role_for("ana@agency.example") == "admin"  # listed three ways: highest
     assert policy.role_for("bob@AGENCY.example") == "editor"
     assert policy.role_for("vic@brand.example") == "viewer"
@@ -106,16 +117,16 @@ def test_policy_entries_domains_and_highest_role_wins():
 
 def test_environment_replaces_a_list():
     secrets = {"access": {"admins": ["ana@agency.example"], "viewers": ["@brand.example"]}}
-    policy = load_policy(secrets, environ={"REELBOARD_ACCESS_ADMINS": "zoe@agency.example, "
-                                                                      "@ops.example"})
+    policy = load_policy(
+        secrets, environ={"REELBOARD_ACCESS_ADMINS": "zoe@agency.example, @ops.example"}
+    )
     assert policy.role_for("ana@agency.example") is None  # the variable replaced the list
     assert policy.role_for("zoe@agency.example") == "admin"
     assert policy.role_for("x@ops.example") == "admin"
     assert policy.role_for("vic@brand.example") == "viewer"
 
 
-@pytest.mark.parametrize("bad", [["not an email"], ["@nodot"], "x@@y.example", [["nested"]],
-                                 42])
+@pytest.mark.parametrize("bad", [["not an email"], ["@nodot"], "x@@y.example", [["nested"]], 42])
 def test_malformed_entries_are_refused_with_words(bad):
     with pytest.raises(ConfigError) as caught:
         load_policy({"access": {"editors": bad}}, environ={})
@@ -126,8 +137,9 @@ def _claims(email="vic@brand.example", **extra):
     return {"is_logged_in": True, "email": email, "name": "Vic", "sub": "s-1", **extra}
 
 
-POLICY = AccessPolicy(admins=frozenset({"ana@agency.example"}),
-                      viewers=frozenset({"@brand.example"}))
+POLICY = AccessPolicy(
+    admins=frozenset({"ana@agency.example"}), viewers=frozenset({"@brand.example"})
+)
 
 
 def test_admit_decisions():
@@ -160,9 +172,19 @@ def test_audit_rows_are_append_only(db):
 
 def test_record_keeps_secrets_out(db):
     planted = "act.PLANTEDaccessTOKEN0123456789abcdef"
-    record(db, ADMIN, "export", outcome="failed", details={
-        "access_token": planted, "client_secret": "s3cr3t-value", "nested": {"state": "xyz"},
-        "note": f"GET /x?code=abc123&access_token={planted}", "rows": 5})
+    record(
+        db,
+        ADMIN,
+        "export",
+        outcome="failed",
+        details={
+            "access_token": planted,
+            "client_secret": "s3cr3t-value",
+            "nested": {"state": "xyz"},
+            "note": f"GET /x?code=abc123&access_token={planted}",
+            "rows": 5,
+        },
+    )
     [row] = _rows(db)
     for secret in (planted, "s3cr3t-value", "xyz", "abc123"):
         assert secret not in json.dumps(row)
@@ -180,7 +202,10 @@ def test_audited_records_ok_failed_and_refused(db):
         pytest.fail("the block must not run for a refused actor")
     rows = _rows(db)
     assert [(r["action"], r["outcome"]) for r in rows] == [
-        ("export", "ok"), ("publish", "failed"), ("draft", "refused")]
+        ("export", "ok"),
+        ("publish", "failed"),
+        ("draft", "refused"),
+    ]
     assert json.loads(rows[0]["details"]) == {"week": "2026-W48", "calls": 3}
     assert json.loads(rows[1]["details"])["error"] == "publish_failed"
 
@@ -194,8 +219,9 @@ def test_list_events_filters_and_is_admin_only(db, clock):
     assert len(list_events(db, ADMIN, AuditFilter(people=[EDITOR.email]))) == 2
     assert len(list_events(db, ADMIN, AuditFilter(open_ids=["o1"]))) == 2
     assert len(list_events(db, ADMIN, AuditFilter(actions=["connect"]))) == 1
-    recent = list_events(db, ADMIN, AuditFilter(since=clock() - __import__("datetime")
-                                                 .timedelta(days=1)))
+    recent = list_events(
+        db, ADMIN, AuditFilter(since=clock() - __import__("datetime").timedelta(days=1))
+    )
     assert {e.action for e in recent} == {"sync"}
     with pytest.raises(AccessDenied):
         list_events(db, EDITOR)
@@ -203,9 +229,17 @@ def test_list_events_filters_and_is_admin_only(db, clock):
 
 
 def test_csv_download_quotes_formulas():
-    event = access.AuditEvent(1, __import__("datetime").datetime(2026, 1, 1,
-                              tzinfo=__import__("datetime").UTC), "=cmd|' /C calc'!A0",
-                              "admin", "connect", None, "@handle", "ok", "{}")
+    event = access.AuditEvent(
+        1,
+        __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC),
+        "=cmd|' /C calc'!A0",
+        "admin",
+        "connect",
+        None,
+        "@handle",
+        "ok",
+        "{}",
+    )
     text = events_csv([event]).decode()
     assert text.splitlines()[0].startswith("when_utc,who,role,action")
     assert "'=cmd" in text and "'@handle" in text
@@ -218,25 +252,54 @@ def test_csv_download_quotes_formulas():
 def test_connect_is_admin_only_and_stores_nothing(db, settings, keyring, clock, actor):
     for purpose, target in (("connect", None), ("grant_more", "o1"), ("reconnect", "o1")):
         with pytest.raises(AccessDenied, match="admin role"):
-            start_connect(db, settings, keyring, actor=actor, scopes=scopes_for(["analytics"]),
-                          purpose=purpose, target_open_id=target, clock=clock)
+            start_connect(
+                db,
+                settings,
+                keyring,
+                actor=actor,
+                scopes=scopes_for(["analytics"]),
+                purpose=purpose,
+                target_open_id=target,
+                clock=clock,
+            )
     assert db.execute("SELECT count(*) FROM oauth_states").fetchone()[0] == 0
     assert [(r["action"], r["outcome"]) for r in _rows(db)] == [
-        ("connect", "refused"), ("grant_more", "refused"), ("reconnect", "refused")]
+        ("connect", "refused"),
+        ("grant_more", "refused"),
+        ("reconnect", "refused"),
+    ]
 
 
-def _connect(db, client, keyring, settings, sandbox, clock, actor=ADMIN, finisher=None,
-             creator="lunakitchen", **kwargs):
-    url = start_connect(db, settings, keyring, actor=actor, scopes=scopes_for(["analytics"]),
-                        clock=clock, **kwargs)
+def _connect(
+    db,
+    client,
+    keyring,
+    settings,
+    sandbox,
+    clock,
+    actor=ADMIN,
+    finisher=None,
+    creator="lunakitchen",
+    **kwargs,
+):
+    url = start_connect(
+        db, settings, keyring, actor=actor, scopes=scopes_for(["analytics"]), clock=clock, **kwargs
+    )
     params = sandbox.callback_params(url, creator=creator)
-    return params, lambda: complete_connect(db, client, keyring, params,
-                                            actor=finisher or actor,
-                                            redirect_uri=settings.redirect_uri, clock=clock)
+    return params, lambda: complete_connect(
+        db,
+        client,
+        keyring,
+        params,
+        actor=finisher or actor,
+        redirect_uri=settings.redirect_uri,
+        clock=clock,
+    )
 
 
-def test_callback_in_someone_elses_session_is_refused(db, client, keyring, settings, sandbox,
-                                                      clock):
+def test_callback_in_someone_elses_session_is_refused(
+    db, client, keyring, settings, sandbox, clock
+):
     other_admin = Actor("zoe@agency.example", "Zoe", "admin")
     _, finish = _connect(db, client, keyring, settings, sandbox, clock, finisher=other_admin)
     with pytest.raises(ConnectError) as caught:
@@ -247,7 +310,10 @@ def test_callback_in_someone_elses_session_is_refused(db, client, keyring, setti
     assert sandbox.token_requests("authorization_code") == []  # the code was never spent
     [row] = _rows(db)
     assert (row["actor_email"], row["action"], row["outcome"]) == (
-        other_admin.email, "connect", "refused")
+        other_admin.email,
+        "connect",
+        "refused",
+    )
     with pytest.raises(ConnectError, match="already used"):
         finish()  # and the rightful owner cannot replay it either: one use
 
@@ -274,32 +340,68 @@ def test_disconnect_and_sync_refuse_lower_roles(db, client, keyring, settings, s
     assert db.execute("SELECT count(*) FROM sync_runs").fetchone()[0] == 0
 
 
-def test_every_action_is_audited_and_no_row_holds_a_secret(db, client, keyring, settings,
-                                                          sandbox, clock, monkeypatch):
+def test_every_action_is_audited_and_no_row_holds_a_secret(
+    db, client, keyring, settings, sandbox, clock, monkeypatch
+):
     params, finish = _connect(db, client, keyring, settings, sandbox, clock)
     account = finish()
     oid = account.open_id
-    _, more = _connect(db, client, keyring, settings, sandbox, clock, purpose="grant_more",
-                       target_open_id=oid, add_another=True)
+    _, more = _connect(
+        db,
+        client,
+        keyring,
+        settings,
+        sandbox,
+        clock,
+        purpose="grant_more",
+        target_open_id=oid,
+        add_another=True,
+    )
     more()
-    tokens = [keyring.decrypt(db.execute(f"SELECT {c} FROM accounts").fetchone()[0],
-                              table="accounts", column=c, row_key=oid)
-              for c in ("access_token_enc", "refresh_token_enc")]
+    tokens = [
+        keyring.decrypt(
+            db.execute(f"SELECT {c} FROM accounts").fetchone()[0],
+            table="accounts",
+            column=c,
+            row_key=oid,
+        )
+        for c in ("access_token_enc", "refresh_token_enc")
+    ]
     [result] = sync_accounts(settings, actor=EDITOR, keyring=keyring)
     assert result.ok, result.error
     disconnect(db, client, keyring, oid, actor=ADMIN, clock=clock)
-    _, again = _connect(db, client, keyring, settings, sandbox, clock, purpose="reconnect",
-                        target_open_id=oid, add_another=True)
+    _, again = _connect(
+        db,
+        client,
+        keyring,
+        settings,
+        sandbox,
+        clock,
+        purpose="reconnect",
+        target_open_id=oid,
+        add_another=True,
+    )
     again()
     with pytest.raises(AccessDenied):
         sync_accounts(settings, actor=VIEWER, keyring=keyring)
-    record(db, EDITOR, "export", outcome="failed",
-           details={"error": f"Bearer {tokens[0]}", "refresh_token": tokens[1]})
+    record(
+        db,
+        EDITOR,
+        "export",
+        outcome="failed",
+        details={"error": f"Bearer {tokens[0]}", "refresh_token": tokens[1]},
+    )
 
     rows = _rows(db)
     assert [(r["action"], r["outcome"]) for r in rows] == [
-        ("connect", "ok"), ("grant_more", "ok"), ("sync", "ok"), ("disconnect", "ok"),
-        ("reconnect", "ok"), ("sync", "refused"), ("export", "failed")]
+        ("connect", "ok"),
+        ("grant_more", "ok"),
+        ("sync", "ok"),
+        ("disconnect", "ok"),
+        ("reconnect", "ok"),
+        ("sync", "refused"),
+        ("export", "failed"),
+    ]
     assert rows[0]["account_name"] and rows[0]["open_id"] == oid
     assert rows[2]["actor_email"] == EDITOR.email
     planted = [*tokens, params["code"][0], params["state"][0], settings.client_secret]
