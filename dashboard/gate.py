@@ -14,13 +14,13 @@ import streamlit as st
 
 from dashboard import identity, runtime
 from services import access
-from services.access import LOCAL_ACTOR, SIGN_IN, Actor
+from services.access import LOCAL_ACTOR, Actor
 from services.config import allow_unauthenticated, check_bind_address
 from services.errors import ReelboardError
 
 log = logging.getLogger("reelboard")
 
-_AUDITED_KEY = "access_signin_audited"  # the e-mail whose sign-in this session has recorded
+_AUDITED_KEY = "access_signin_audited"  # (e-mail, outcome) this session has recorded
 _TIKTOK_CALLBACK_KEYS = ("code", "state", "scopes", "error", "error_description", "error_type")
 
 
@@ -56,24 +56,26 @@ def current_actor() -> Actor:
     return admission.actor
 
 
-def _audit_sign_in(actor: Actor | None, claims: dict | None, admitted: bool) -> None:
-    email = (claims or {}).get("email") or (claims or {}).get("sub") or "unknown"
-    if st.session_state.get(_AUDITED_KEY) == email:
+def _audit_sign_in(actor: Actor | None, claims: dict, admitted: bool) -> None:
+    email = str(claims.get("email") or claims.get("sub") or "unknown")
+    outcome = "ok" if admitted else "refused"
+    if st.session_state.get(_AUDITED_KEY) == (email, outcome):
         return
+    login_at = claims.get("iat") if isinstance(claims.get("iat"), int) else None
     try:
         with runtime.database() as db:
-            access.record(
+            access.record_sign_in(
                 db,
                 actor,
-                SIGN_IN,
-                outcome="ok" if admitted else "refused",
-                email=str(email),
+                email=email,
+                login_at=login_at,
+                outcome=outcome,
                 details={
-                    "provider": (claims or {}).get("provider"),
-                    "email_verified": (claims or {}).get("email_verified"),
+                    "provider": claims.get("provider"),
+                    "email_verified": claims.get("email_verified"),
                 },
             )
-        st.session_state[_AUDITED_KEY] = email
+        st.session_state[_AUDITED_KEY] = (email, outcome)
     except ReelboardError as exc:  # never let the audit write lock someone out
         log.warning("sign-in audit failed: %s", exc.message)
 

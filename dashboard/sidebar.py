@@ -22,7 +22,7 @@ def signed_in_panel(actor: Actor) -> None:
             st.caption("Local mode: single user, full access (no sign-in configured).")
             return
         st.text(f"Signed in as {actor.name}")  # provider-supplied text: plain text only
-        st.caption(f"{actor.email} · {actor.role}")
+        st.text(f"{actor.email} · {actor.role}")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             identity.sign_out()
 
@@ -36,7 +36,7 @@ def render_sidebar(actor: Actor) -> None:
             sandbox_banner()
     with runtime.database() as db:
         accounts = [a for a in list_accounts(db) if a.status != "disconnected"]
-    account_picker(accounts)
+    account_picker(accounts, may_connect=actor.can("connect"))
     selection.remember_period(period_picker(settings.timezone))
     needs = [a for a in accounts if a.status == "needs_reconnect"]
     if needs:
@@ -47,8 +47,9 @@ def render_sidebar(actor: Actor) -> None:
             icon=":material/link_off:",
         )
         first = needs[0]
-        if actor.can("reconnect") and st.button(f"Reconnect {first.display_name or 'account'}",
-                     key="reconnect_banner",
-                     type="primary", icon=":material/link:"):
+        if actor.can("reconnect") and st.button(
+            f"Reconnect {first.display_name or 'account'}", key="reconnect_banner",
+            type="primary", icon=":material/link:",
+        ):
             begin_connect(actor, sorted(first.granted_scopes), purpose="reconnect",
                           target=first.open_id, add_another=True)

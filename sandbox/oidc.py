@@ -489,7 +489,7 @@ def _sign_in_page(params: dict[str, str]) -> str:
         "</span></div><h1>Choose who you are</h1>"
         '<p class="sub">A local OpenID Connect provider for trying team mode. Demo people '
         "only; no passwords.</p>"
-        f'<form method="post">{hidden}<div class="people">{rows}</div>'
+        f'<form method="post" action="authorize">{hidden}<div class="people">{rows}</div>'
         '<div class="buttons"><button class="deny" type="submit" name="person" value="">'
         "Cancel</button></div></form></div>"
         "<style>.person{display:block;width:100%;text-align:left;margin-bottom:8px;"

@@ -7,6 +7,7 @@ Public surface (everything else is private to this package):
 - ``AccessPolicy``, ``load_policy(secrets, environ)``, ``admit(policy, claims) -> Admission``
 - ``authorize(db, actor, action, open_id=None)`` — raises ``AccessDenied`` and audits it
 - ``record(db, actor, action, *, open_id=None, outcome, details)`` — one audit row
+- ``record_sign_in(db, actor, *, email, login_at, outcome)`` — once per sign-in
 - ``audited(db, actor, action, *, open_id=None, details=None)`` — authorize + record around a
   block (``ok``, or ``failed`` with the error)
 - ``list_events``, ``filter_choices``, ``events_csv``, ``AuditFilter``, ``AuditEvent``
@@ -26,6 +27,7 @@ from services.access.audit import (
     filter_choices,
     list_events,
     record,
+    record_sign_in,
 )
 from services.access.policy import AccessPolicy, Admission, admit, load_policy
 from services.access.roles import (
@@ -64,5 +66,6 @@ __all__ = [
     "list_events",
     "load_policy",
     "record",
+    "record_sign_in",
     "required_role",
 ]

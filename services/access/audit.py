@@ -152,6 +152,39 @@ def record(
             db.execute(sql, row)
 
 
+def record_sign_in(
+    db: sqlite_utils.Database,
+    actor: Actor | None,
+    *,
+    email: str,
+    login_at: int | None,
+    outcome: Outcome,
+    details: Mapping[str, Any] | None = None,
+    clock: Clock = utc_now,
+) -> bool:
+    """Audit a sign-in once, not once per browser tab: ``login_at`` (the ID token's ``iat``)
+    identifies one sign-in across the sessions its cookie opens. Returns True if written."""
+    who = email.strip().lower()
+    if login_at is not None:
+        seen = db.execute(
+            "SELECT 1 FROM audit_events WHERE action = ? AND actor_email = ? AND outcome = ? "
+            "AND json_extract(details, '$.login_at') = ? LIMIT 1",
+            [SIGN_IN, who, outcome, login_at],
+        ).fetchone()
+        if seen:
+            return False
+    record(
+        db,
+        actor,
+        SIGN_IN,
+        outcome=outcome,
+        email=who,
+        details={**dict(details or {}), "login_at": login_at},
+        clock=clock,
+    )
+    return True
+
+
 def authorize(
     db: sqlite_utils.Database,
     actor: Actor,

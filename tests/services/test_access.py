@@ -423,3 +423,15 @@ def test_rotate_key_from_the_cli_is_audited_as_the_machine_owner(tmp_path, capsy
     keys = (load_settings({}).data_dir / "secret.key").read_text()
     for key in filter(None, (k.strip() for k in keys.replace(",", "\n").splitlines())):
         assert key.split(":")[-1] not in json.dumps(row)
+
+
+def test_a_sign_in_is_recorded_once_across_sessions(db):
+    viewer = Actor("vic@brand.example", "Vic", "viewer")
+    assert access.record_sign_in(db, viewer, email=viewer.email, login_at=1000, outcome="ok")
+    # A second tab (new Streamlit session, same identity cookie) is the same sign-in.
+    assert not access.record_sign_in(db, viewer, email=viewer.email, login_at=1000, outcome="ok")
+    # Removed from the allowlist later, same cookie: the refusal is its own event.
+    assert access.record_sign_in(db, None, email=viewer.email, login_at=1000, outcome="refused")
+    assert access.record_sign_in(db, viewer, email=viewer.email, login_at=2000, outcome="ok")
+    assert [(r["outcome"], json.loads(r["details"])["login_at"]) for r in _rows(db)] == [
+        ("ok", 1000), ("refused", 1000), ("ok", 2000)]
