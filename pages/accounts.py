@@ -138,14 +138,14 @@ def _account_card(account, now: datetime) -> None:
                 st.error(f"Needs reconnecting — {reason}", icon=":material/link_off:")
             elif account.status == "disconnected":
                 st.caption("Disconnected — synced history is kept.")
+        # Reconnect, grant more and disconnect are admin work: others see the card only.
+        actor = gate.current_actor()
         with right:
-            actor = gate.current_actor()
-            if not actor.can("disconnect"):
-                pass  # connect, reconnect, grant more and disconnect are admin work
-            elif account.status != "disconnected":
+            if actor.can("disconnect") and account.status != "disconnected":
                 _actions(account)
-            elif st.button("Reconnect", key=f"reconnect_{account.open_id}",
-                           icon=":material/link:"):
+            elif actor.can("reconnect") and st.button(
+                "Reconnect", key=f"reconnect_{account.open_id}", icon=":material/link:"
+            ):
                 begin_connect(actor, sorted(account.granted_scopes) or scopes_for(["analytics"]),
                               purpose="reconnect", target=account.open_id, add_another=True)
         if account.status == "disconnected":

@@ -186,7 +186,13 @@ def sync_accounts(
     account). The keyword arguments are those of the run itself, documented below."""
     with open_db(settings.database_path) as db:
         authorize(db, actor, "sync")
-    results = _sync_accounts(settings, open_ids, **kwargs)
+    try:
+        results = _sync_accounts(settings, open_ids, **kwargs)
+    except BaseException as exc:  # cancelled, or the progress callback failed: say so
+        with open_db(settings.database_path) as db:
+            record(db, actor, "sync", outcome="failed",
+                   details={"error": getattr(exc, "step", type(exc).__name__)})
+        raise
     audit_sync(settings, actor, results)
     return results
 

@@ -435,3 +435,19 @@ def test_a_sign_in_is_recorded_once_across_sessions(db):
     assert access.record_sign_in(db, viewer, email=viewer.email, login_at=2000, outcome="ok")
     assert [(r["outcome"], json.loads(r["details"])["login_at"]) for r in _rows(db)] == [
         ("ok", 1000), ("refused", 1000), ("ok", 2000)]
+
+
+def test_a_sync_that_stops_midway_is_audited_failed(db, client, keyring, settings, sandbox,
+                                                    clock):
+    _, finish = _connect(db, client, keyring, settings, sandbox, clock)
+    finish()
+
+    def stop(done, total, message):
+        raise RuntimeError("the page went away")
+
+    with pytest.raises(RuntimeError):
+        sync_accounts(settings, actor=EDITOR, keyring=keyring, on_progress=stop)
+    last = _rows(db)[-1]
+    assert (last["actor_email"], last["action"], last["outcome"]) == (
+        EDITOR.email, "sync", "failed")
+    assert json.loads(last["details"]) == {"error": "RuntimeError"}
