@@ -255,3 +255,24 @@ def test_refuses_to_serve_other_addresses_without_sign_in(served_on, monkeypatch
     at.run()
     assert "Accounts" in [t.value for t in at.title]
     assert "No sign-in" in at.error[0].value  # the red banner
+
+
+@pytest.mark.parametrize("role", list(EXPECT))
+def test_reconnect_and_grant_more_are_offered_to_admins_only(who, role):
+    from services.accounts import mark_needs_reconnect
+
+    who(PEOPLE[role])
+    at = team_app("accounts")
+    rt = runtime_of(at)
+    partial = connect_demo(rt, "quietpotter", scopes=["user.info.basic", "video.list"])
+    broken = connect_demo(rt, "trailrunnerjo")
+    with open_db(rt.settings.database_path) as db:
+        mark_needs_reconnect(db, broken.open_id, "TikTok refused the refresh token.")
+    at.run()
+    assert not at.exception
+    admin = role == "admin"
+    assert ("Grant more" in buttons(at)) is admin  # the partial grant's upgrade
+    assert ("Reconnect" in buttons(at)) is admin  # on the broken account's card
+    assert any(b.key == "reconnect_banner" for b in at.button) is admin  # every page's banner
+    assert "must be reconnected" in texts(at)  # everyone is told; only admins can act
+    assert partial.open_id != broken.open_id
