@@ -65,7 +65,11 @@ def shutdown() -> None:
 def get_runtime() -> Runtime:
     # Keyed by the configuration, so editing secrets.toml takes effect on the next rerun.
     env = {k: v for k, v in os.environ.items() if k.startswith(("TIKTOK_", "REELBOARD_"))}
-    fingerprint = repr((sorted(_secrets_dict().items()), sorted(env.items()), _app_url()))
+    # Sign-in and the allowlist are read per rerun by dashboard.gate, not by Settings: editing
+    # them must not restart the runtime (and its sandbox).
+    secrets = {k: v for k, v in _secrets_dict().items() if k not in ("auth", "access")}
+    env = {k: v for k, v in env.items() if not k.startswith("REELBOARD_ACCESS_")}
+    fingerprint = repr((sorted(secrets.items()), sorted(env.items()), _app_url()))
     return _runtime(fingerprint)
 
 

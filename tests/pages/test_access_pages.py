@@ -131,8 +131,10 @@ def test_removal_from_the_allowlist_applies_on_the_next_rerun(who):
     who("vic@brand.example")
     at = team_app("overview")
     assert "Overview" in [t.value for t in at.title]
+    started = runtime_of(at)
     at.secrets["access"] = {"admins": ["ana@agency.example"]}  # Vic removed
     at.run()
+    assert runtime_of(at) is started  # an allowlist edit does not restart Reelboard
     assert "not on this Reelboard's team list" in at.error[0].value
     assert "Overview" not in [t.value for t in at.title]
 
