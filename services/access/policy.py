@@ -8,11 +8,17 @@
 An entry is an exact e-mail address or ``@domain`` (that exact domain, not its subdomains).
 The highest matching role wins. ``REELBOARD_ACCESS_ADMINS`` / ``_EDITORS`` / ``_VIEWERS``
 (comma-separated) replace the matching list from the file.
+
+Two optional keys tighten sign-in further (security.md-style hardening, both off by default):
+``google_hosted_domain = "agency.example"`` requires Google's ``hd`` claim (a Workspace
+account of that domain), and ``max_sign_in_hours = 12`` asks for a fresh sign-in once the ID
+token's ``iat`` is older than that (Streamlit's own cookie lasts 30 days).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +41,8 @@ class AccessPolicy:
     admins: frozenset[str] = frozenset()
     editors: frozenset[str] = frozenset()
     viewers: frozenset[str] = frozenset()
+    google_hosted_domain: str = ""
+    max_sign_in_hours: float = 0  # 0 = no limit beyond the provider's cookie
 
     def entries(self, role: Role) -> frozenset[str]:
         return getattr(self, _KEYS[role])
@@ -100,7 +108,11 @@ def load_policy(
             lists[_KEYS[role]] = _entries(env, ENV_NAMES[role])
         else:
             lists[_KEYS[role]] = _entries(table.get(_KEYS[role]), f"[access] {_KEYS[role]}")
-    return AccessPolicy(**lists)
+    hd = str(table.get("google_hosted_domain") or "").strip().lower().lstrip("@")
+    hours = table.get("max_sign_in_hours") or 0
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours < 0:
+        raise ConfigError(["[access] max_sign_in_hours must be a number of hours (0 = off)."])
+    return AccessPolicy(**lists, google_hosted_domain=hd, max_sign_in_hours=float(hours))
 
 
 @dataclass(frozen=True)
@@ -115,10 +127,12 @@ class Admission:
         return self.actor is not None
 
 
-def admit(policy: AccessPolicy, claims: Mapping[str, Any] | None) -> Admission:
+def admit(
+    policy: AccessPolicy, claims: Mapping[str, Any] | None, now: float | None = None
+) -> Admission:
     """Decide from the provider's ID-token claims (what ``st.user`` holds) — on every rerun,
     so removing someone from the allowlist takes effect at once (the sign-in cookie lasts 30
-    days and does not follow the provider)."""
+    days and does not follow the provider). ``now`` is epoch seconds (default: the clock)."""
     claims = claims or {}
     if not claims.get("is_logged_in"):
         return Admission(None, "Sign in to use Reelboard.")
@@ -137,6 +151,21 @@ def admit(policy: AccessPolicy, claims: Mapping[str, Any] | None) -> Admission:
             f"The address {email} is not verified with your identity "
             "provider. Verify it there, then sign in again.",
         )
+    if policy.google_hosted_domain and claims.get("hd") != policy.google_hosted_domain:
+        return Admission(
+            None,
+            f"{email} is not a Google Workspace account of {policy.google_hosted_domain}. "
+            "Sign in with your work account.",
+        )
+    if policy.max_sign_in_hours:
+        issued = claims.get("iat")
+        now = time.time() if now is None else now
+        if not isinstance(issued, int | float) or now - issued > policy.max_sign_in_hours * 3600:
+            return Admission(
+                None,
+                f"Your sign-in is older than {policy.max_sign_in_hours:g} hours. Sign out, "
+                "then sign in again.",
+            )
     role = policy.role_for(email)
     if role is None:
         return Admission(

@@ -451,3 +451,17 @@ def test_a_sync_that_stops_midway_is_audited_failed(db, client, keyring, setting
     assert (last["actor_email"], last["action"], last["outcome"]) == (
         EDITOR.email, "sync", "failed")
     assert json.loads(last["details"]) == {"error": "RuntimeError"}
+
+
+def test_optional_hosted_domain_and_sign_in_age():
+    policy = load_policy({"access": {"viewers": ["@brand.example"],
+                                     "google_hosted_domain": "@Brand.example",
+                                     "max_sign_in_hours": 12}}, environ={})
+    fresh = _claims(email_verified=True, hd="brand.example", iat=1_000_000)
+    assert admit(policy, fresh, now=1_000_000 + 11 * 3600).admitted
+    stale = admit(policy, fresh, now=1_000_000 + 13 * 3600)
+    assert not stale.admitted and "older than 12 hours" in stale.reason
+    personal = admit(policy, {**fresh, "hd": None}, now=1_000_000)
+    assert not personal.admitted and "Google Workspace" in personal.reason
+    with pytest.raises(ConfigError, match="max_sign_in_hours"):
+        load_policy({"access": {"max_sign_in_hours": "soon"}}, environ={})
