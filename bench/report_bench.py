@@ -40,6 +40,7 @@ import requests
 
 from bench.queries_bench import Shape, build_cache
 from services import analytics, queries
+from services.access import LOCAL_ACTOR
 from services.analytics import AccountRef
 from services.db import open_db
 from services.reports import IsoWeek, build_report, last_complete_week
@@ -145,7 +146,7 @@ def sheets_calls(sc: Scenario, data_dir: Path) -> dict[str, Any]:
             for _ in range(2):
                 requests.delete(log_url, timeout=10)
                 t0 = time.perf_counter()
-                result = export_sheets(db, settings, report)
+                result = export_sheets(db, settings, report, actor=LOCAL_ACTOR)
                 seconds.append(round(time.perf_counter() - t0, 2))
                 log = requests.get(log_url, params={"path": "/v4/spreadsheets"}, timeout=10)
                 counts.append(len(log.json()))

@@ -45,6 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET, start_sandbox
+from services.access import LOCAL_ACTOR
 from services.accounts import complete_connect, get_access_token, start_connect
 from services.config import Settings
 from services.crypto import load_keyring
@@ -133,12 +134,13 @@ class Bench:
         self.control("POST", "/_sandbox/creators", {"username": username, "videos": videos})
         client = TikTokClient.from_settings(self.settings)
         with open_db(self.settings.database_path) as db:
-            url = start_connect(db, self.settings, self.keyring, scopes=ANALYTICS)
+            url = start_connect(db, self.settings, self.keyring, actor=LOCAL_ACTOR,
+                                scopes=ANALYTICS)
             answer = self.control("POST", "/_sandbox/consent",
                                   {"authorize_url": url, "creator": username, "approve": True})
             params = parse_qs(urlsplit(answer["redirect_url"]).query, keep_blank_values=True)
             account = complete_connect(db, client, self.keyring, params,
-                                       redirect_uri=REDIRECT_URI)
+                                       actor=LOCAL_ACTOR, redirect_uri=REDIRECT_URI)
         client.session.close()
         return account.open_id
 
@@ -157,7 +159,8 @@ class Bench:
 
     def sync(self, open_ids: list[str], **kwargs):
         started = time.perf_counter()
-        results = sync_accounts(self.settings, open_ids, keyring=self.keyring, **kwargs)
+        results = sync_accounts(self.settings, open_ids, actor=LOCAL_ACTOR, keyring=self.keyring,
+                                **kwargs)
         return time.perf_counter() - started, results
 
 

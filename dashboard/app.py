@@ -1,4 +1,4 @@
-"""Reelboard's entry script: page config, start-up checks, sidebar, navigation. Nothing else.
+"""Reelboard's entry script: page config, start-up checks, access gate, sidebar, navigation.
 
 Run from the repo root: ``streamlit run dashboard/app.py``.
 """
@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # Streamlit only puts dashboard/ on sys.path
 
 import streamlit as st  # noqa: E402
 
-from dashboard import nav, runtime  # noqa: E402
+from dashboard import gate, nav, runtime  # noqa: E402
 from dashboard.errors import guarded, show_error  # noqa: E402
 from dashboard.sidebar import render_sidebar  # noqa: E402
 from services.errors import ReelboardError  # noqa: E402
@@ -26,16 +26,31 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-
-navigation = st.navigation(nav.sections())
+# Without sign-in, serve loopback only: nothing else runs on another address.
+if gate.refuse_unsafe_start():
+    st.navigation(nav.sections(None), position="hidden")
+    st.stop()
 
 try:
     runtime.get_runtime()
 except ReelboardError as exc:
+    st.navigation(nav.sections(None), position="hidden")
     st.title("Reelboard cannot start")
     show_error(exc)
     st.caption("Fix the configuration above, then reload this page.")
     st.stop()
 
-guarded(render_sidebar)
+# The gate runs before navigation runs any page, the OAuth callback page included, on every
+# rerun (security.md §3.2, §5.8 A1–A3).
+try:
+    actor = gate.admit_or_stop()
+except ReelboardError as exc:  # e.g. a malformed [access] entry: nobody gets in
+    actor = None
+    show_error(exc)
+navigation = st.navigation(nav.sections(actor), position="sidebar" if actor else "hidden")
+if actor is None:
+    st.stop()
+
+gate.open_banner()
+guarded(lambda: render_sidebar(actor))
 guarded(navigation.run)

@@ -52,11 +52,14 @@ def sandbox_banner() -> None:
     )
 
 
-def account_picker(accounts: Sequence, *, key: str = "selected_accounts") -> list[str]:
+def account_picker(accounts: Sequence, *, key: str = "selected_accounts",
+                   may_connect: bool = True) -> list[str]:
     """Sidebar multiselect of connected accounts; returns the chosen open_ids."""
     if not accounts:
-        st.sidebar.caption("No TikTok accounts connected yet.")
-        st.sidebar.page_link(nav.page("accounts"), label="Connect an account",
+        st.sidebar.caption("No TikTok accounts connected yet."
+                           + ("" if may_connect else " An admin can connect them."))
+        st.sidebar.page_link(nav.page("accounts"),
+                             label="Connect an account" if may_connect else "Accounts",
                              icon=":material/link:")
         st.session_state.pop(key, None)
         return []

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import streamlit as st
 
 from dashboard import runtime
+from services.access import Actor
 from services.accounts import start_connect
 
 
@@ -23,11 +24,12 @@ def go_to(url: str) -> None:
     )
 
 
-def begin_connect(scopes: Iterable[str], *, purpose: str = "connect",
+def begin_connect(actor: Actor, scopes: Iterable[str], *, purpose: str = "connect",
                   target: str | None = None, add_another: bool = False) -> None:
+    """Send ``actor`` to TikTok; the services refuse (and audit) if their role may not."""
     with runtime.database() as db:
         url = start_connect(
-            db, runtime.settings(), runtime.keyring(), scopes=scopes, purpose=purpose,
-            target_open_id=target, add_another=add_another,
+            db, runtime.settings(), runtime.keyring(), actor=actor, scopes=scopes,
+            purpose=purpose, target_open_id=target, add_another=add_another,
         )
     go_to(url)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from dashboard import runtime
+from dashboard import gate, runtime
 from dashboard.components import chart
 from dashboard.data import data_version
 from dashboard.errors import show_error
@@ -192,6 +192,13 @@ def _progress(bar):
 
 def sheets_export(report: reports.WeeklyReport) -> None:
     """The **Export to Google Sheets** button, its progress bar and the link to the result."""
+    actor = gate.current_actor()
+    if not actor.can("export"):
+        st.caption(
+            "Exporting to Google Sheets needs the editor role; you can preview and download "
+            "the report."
+        )
+        return
     if st.button(
         "Export to Google Sheets",
         key="export_sheets",
@@ -202,7 +209,7 @@ def sheets_export(report: reports.WeeklyReport) -> None:
         try:
             with runtime.database() as db:
                 result = exports.export_sheets(
-                    db, runtime.settings(), report, on_progress=_progress(bar)
+                    db, runtime.settings(), report, actor=actor, on_progress=_progress(bar)
                 )
         except ReelboardError as exc:
             bar.empty()

@@ -31,6 +31,13 @@ def _secrets_dict() -> dict[str, Any]:
         return {}
 
 
+def secrets_section(name: str) -> dict[str, Any]:
+    """One table of the secrets (``auth``, ``access``), read fresh on every call: Streamlit
+    reloads secrets.toml when it changes, so an allowlist edit applies on the next rerun."""
+    value = _secrets_dict().get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _app_url() -> str:
     port = st.get_option("server.port") or 8501
     return f"http://localhost:{port}"
@@ -58,7 +65,11 @@ def shutdown() -> None:
 def get_runtime() -> Runtime:
     # Keyed by the configuration, so editing secrets.toml takes effect on the next rerun.
     env = {k: v for k, v in os.environ.items() if k.startswith(("TIKTOK_", "REELBOARD_"))}
-    fingerprint = repr((sorted(_secrets_dict().items()), sorted(env.items()), _app_url()))
+    # Sign-in and the allowlist are read per rerun by dashboard.gate, not by Settings: editing
+    # them must not restart the runtime (and its sandbox).
+    secrets = {k: v for k, v in _secrets_dict().items() if k not in ("auth", "access")}
+    env = {k: v for k, v in env.items() if not k.startswith("REELBOARD_ACCESS_")}
+    fingerprint = repr((sorted(secrets.items()), sorted(env.items()), _app_url()))
     return _runtime(fingerprint)
 
 

@@ -6,23 +6,37 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import runtime, selection
+from dashboard import gate, identity, runtime, selection
 from dashboard.components import account_picker, period_picker, sandbox_banner
 from dashboard.oauth import begin_connect
+from services.access import Actor
 from services.accounts import list_accounts
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
-def render_sidebar() -> None:
+def signed_in_panel(actor: Actor) -> None:
+    """Who is using this session, with their role, and (team mode) a way out."""
+    with st.sidebar, st.container(border=True):
+        if not gate.team_mode():
+            st.caption("Local mode: single user, full access (no sign-in configured).")
+            return
+        st.text(f"Signed in as {actor.name}")  # provider-supplied text: plain text only
+        st.text(f"{actor.email} · {actor.role}")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            identity.sign_out()
+
+
+def render_sidebar(actor: Actor) -> None:
     settings = runtime.settings()
     st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"), size="large")
+    signed_in_panel(actor)
     if settings.is_sandbox:
         with st.sidebar:
             sandbox_banner()
     with runtime.database() as db:
         accounts = [a for a in list_accounts(db) if a.status != "disconnected"]
-    account_picker(accounts)
+    account_picker(accounts, may_connect=actor.can("connect"))
     selection.remember_period(period_picker(settings.timezone))
     needs = [a for a in accounts if a.status == "needs_reconnect"]
     if needs:
@@ -33,7 +47,9 @@ def render_sidebar() -> None:
             icon=":material/link_off:",
         )
         first = needs[0]
-        if st.button(f"Reconnect {first.display_name or 'account'}", key="reconnect_banner",
-                     type="primary", icon=":material/link:"):
-            begin_connect(sorted(first.granted_scopes), purpose="reconnect",
+        if actor.can("reconnect") and st.button(
+            f"Reconnect {first.display_name or 'account'}", key="reconnect_banner",
+            type="primary", icon=":material/link:",
+        ):
+            begin_connect(actor, sorted(first.granted_scopes), purpose="reconnect",
                           target=first.open_id, add_another=True)

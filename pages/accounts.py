@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import runtime
+from dashboard import gate, runtime
 from dashboard.oauth import begin_connect
+from services.access import AccessDenied
 from services.accounts import (
     CALLBACK_KEYS,
     ConnectError,
@@ -40,7 +41,7 @@ def _handle_callback() -> None:
     try:
         with runtime.database() as db:
             account = complete_connect(
-                db, runtime.client(), runtime.keyring(), params,
+                db, runtime.client(), runtime.keyring(), params, actor=gate.current_actor(),
                 redirect_uri=runtime.settings().redirect_uri,
             )
         st.session_state[RESULT_KEY] = ("success", f"Connected **{account.label}**.")
@@ -53,6 +54,8 @@ def _handle_callback() -> None:
     except ConnectError as exc:
         # Session state keeps plain text only (DESIGN.md), never the exception object.
         st.session_state[RESULT_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
+    except AccessDenied as exc:
+        st.session_state[RESULT_KEY] = ("error", (exc.step, exc.message, ""))
     # Never leave the code or state in the address bar or history (security.md R10, C13).
     st.query_params.clear()
     st.rerun()
@@ -97,7 +100,7 @@ def _connect_panel(has_accounts: bool) -> None:
         label = "Connect a TikTok account" if not has_accounts else "Connect another account"
         if st.button(label, type="primary", disabled=not chosen, key="connect",
                      icon=":material/add_link:"):
-            begin_connect(scopes, add_another=has_accounts)
+            begin_connect(gate.current_actor(), scopes, add_another=has_accounts)
 
 
 def _relative(moment: datetime | None, now: datetime) -> str:
@@ -135,14 +138,16 @@ def _account_card(account, now: datetime) -> None:
                 st.error(f"Needs reconnecting — {reason}", icon=":material/link_off:")
             elif account.status == "disconnected":
                 st.caption("Disconnected — synced history is kept.")
+        # Reconnect, grant more and disconnect are admin work: others see the card only.
+        actor = gate.current_actor()
         with right:
-            if account.status != "disconnected":
+            if actor.can("disconnect") and account.status != "disconnected":
                 _actions(account)
-            else:
-                if st.button("Reconnect", key=f"reconnect_{account.open_id}",
-                             icon=":material/link:"):
-                    begin_connect(sorted(account.granted_scopes) or scopes_for(["analytics"]),
-                           purpose="reconnect", target=account.open_id, add_another=True)
+            elif actor.can("reconnect") and st.button(
+                "Reconnect", key=f"reconnect_{account.open_id}", icon=":material/link:"
+            ):
+                begin_connect(actor, sorted(account.granted_scopes) or scopes_for(["analytics"]),
+                              purpose="reconnect", target=account.open_id, add_another=True)
         if account.status == "disconnected":
             return
         features_col, health_col = st.columns(2)
@@ -171,18 +176,19 @@ def _account_card(account, now: datetime) -> None:
 
 def _actions(account) -> None:
     oid = account.open_id
+    actor = gate.current_actor()
     if account.status == "needs_reconnect" and st.button(
         "Reconnect", key=f"reconnect_{oid}", type="primary", icon=":material/link:"
     ):
-        begin_connect(sorted(account.granted_scopes), purpose="reconnect", target=oid,
-               add_another=True)
+        begin_connect(actor, sorted(account.granted_scopes), purpose="reconnect", target=oid,
+                      add_another=True)
     missing = sorted({s for f in account.features.values() for s in f.missing})
     if missing and account.status == "active" and st.button(
         "Grant more", key=f"grant_{oid}", icon=":material/add_moderator:",
         help="Ask the creator for: " + ", ".join(missing),
     ):
-        begin_connect(sorted(account.granted_scopes | set(missing)), purpose="grant_more",
-               target=oid, add_another=True)
+        begin_connect(actor, sorted(account.granted_scopes | set(missing)),
+                      purpose="grant_more", target=oid, add_another=True)
     confirm_key = f"confirm_disconnect_{oid}"
     if not st.session_state.get(confirm_key):
         if st.button("Disconnect", key=f"disconnect_{oid}", icon=":material/link_off:"):
@@ -195,7 +201,7 @@ def _actions(account) -> None:
     if yes.button("Yes, disconnect", key=f"disconnect_yes_{oid}", type="primary"):
         st.session_state.pop(confirm_key, None)
         with runtime.database() as db:
-            result = disconnect(db, runtime.client(), runtime.keyring(), oid)
+            result = disconnect(db, runtime.client(), runtime.keyring(), oid, actor=actor)
         st.session_state[RESULT_KEY] = ("success" if result.revoked else "warning",
                                         result.message)
         st.rerun()
@@ -215,13 +221,18 @@ def render() -> None:
     active = [a for a in accounts if a.status != "disconnected"]
     gone = [a for a in accounts if a.status == "disconnected"]
     now = datetime.now(UTC)
+    may_connect = gate.current_actor().can("connect")
+    if not may_connect:
+        st.info("Connecting, reconnecting and disconnecting accounts needs the admin role.",
+                icon=":material/lock:")
     if not active:
-        _connect_panel(has_accounts=False)
-        st.markdown("No accounts yet. Connect your first creator above — in sandbox mode, pick "
-                    "one of the demo creators on the consent screen.")
+        if may_connect:
+            _connect_panel(has_accounts=False)
+        st.markdown("No accounts yet. An admin connects creators here — in sandbox mode, by "
+                    "picking one of the demo creators on the consent screen.")
     for account in active:
         _account_card(account, now)
-    if active:
+    if active and may_connect:
         _connect_panel(has_accounts=True)
     if gone:
         with st.expander(f"Disconnected accounts ({len(gone)})"):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import data, runtime, selection
+from dashboard import data, gate, runtime, selection
 from dashboard.components import chart, empty_state, kpi_card
 from services import charts
 from services.demo_history import load_demo_history
@@ -35,7 +35,8 @@ def _progress_callback(bar):
 
 def _sync_now(open_ids: list[str]) -> None:
     bar = st.progress(0.0, text="Starting sync…")
-    results = sync_accounts(runtime.settings(), open_ids, on_progress=_progress_callback(bar))
+    results = sync_accounts(runtime.settings(), open_ids, actor=gate.current_actor(),
+                            on_progress=_progress_callback(bar))
     bar.empty()
     st.session_state["overview_flash"] = [(r.ok, r.summary()) for r in results]
     st.rerun()
@@ -43,7 +44,8 @@ def _sync_now(open_ids: list[str]) -> None:
 
 def _load_demo_history(days: int) -> None:
     bar = st.progress(0.0, text="Replaying the sync over the sandbox's clock…")
-    result = load_demo_history(runtime.settings(), days=days, on_progress=_progress_callback(bar))
+    result = load_demo_history(runtime.settings(), actor=gate.current_actor(), days=days,
+                               on_progress=_progress_callback(bar))
     bar.empty()
     st.session_state["overview_flash"] = [(not result.failures, result.summary())]
     st.rerun()
@@ -69,6 +71,9 @@ def _sync_bar(overview, tz: str) -> None:
         lines.append(f"**{ref.label}**: last synced {when}{status}")
     info, sync_col, demo_col = st.columns([4, 1.2, 1.6], vertical_alignment="center")
     info.caption(" · ".join(lines))
+    if not gate.current_actor().can("sync"):
+        sync_col.caption("Syncing needs the editor role.")
+        return
     if sync_col.button(
         "Sync now",
         icon=":material/sync:",

@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  redirect URIs : {', '.join(redirect_uris)}")
     print(f"  state         : {args.state or 'in memory'}")
     print(f"  control API   : {server.base_url}/_sandbox/health  (see sandbox/README.md)")
+    print(f"  team sign-in  : {server.base_url}/oidc/.well-known/openid-configuration  "
+          "(README 'Team access')")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         threading.Event().wait()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sandbox import authorize, control, display, oauth
+from sandbox import authorize, control, display, oauth, oidc
 from sandbox.clock import SimClock, parse_instant
 from sandbox.config import ConfigHolder, SandboxConfig
 from sandbox.faults import FaultBoard
@@ -96,6 +96,8 @@ class Sandbox:
             return control.dispatch(self, req)
         if req.path.startswith("/v4/") or req.path == "/token":
             return self.sheets.handle(req, self.base_url)  # Google's paths, not TikTok's
+        if req.path.startswith(oidc.OIDC_PREFIX + "/"):  # team sign-in, not a TikTok route
+            return oidc.handle(self, req)
         if not req.path.startswith("/v2/"):
             return self._not_found(req)
         delay_ms = self.faults.latency_ms(req.path)

@@ -32,6 +32,7 @@ from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 
+from services.access import AccessDenied, Actor, audited, authorize, record
 from services.clock import Clock, from_epoch, to_epoch, utc_now
 from services.crypto import DecryptionError, KeyRing
 from services.db import write_transaction
@@ -67,7 +68,7 @@ DEFAULT_MARGIN = 300  # refresh this many seconds before expiry (T1, T9: covers 
 Purpose = Literal["connect", "grant_more", "reconnect"]
 ConnectStep = Literal[
     "missing_parameters", "invalid_state", "access_denied", "token_exchange_failed",
-    "user_info_failed", "storage_error",
+    "user_info_failed", "storage_error", "wrong_user",
 ]
 T = TypeVar("T")
 
@@ -213,6 +214,7 @@ def start_connect(
     settings,
     keyring: KeyRing,
     *,
+    actor: Actor,
     scopes: Iterable[str],
     purpose: Purpose = "connect",
     target_open_id: str | None = None,
@@ -222,7 +224,9 @@ def start_connect(
     """Store a one-time state and return the TikTok authorize URL to send the browser to.
 
     The state (256 bits from ``secrets``) is kept only as its SHA-256 hash; the PKCE verifier is
-    stored encrypted; both expire after 10 minutes (security.md R1, R2, §1.4).
+    stored encrypted; both expire after 10 minutes (security.md R1, R2, §1.4). The pending flow
+    remembers who started it (``actor.email``): only that person may complete it (C5).
+    ``purpose`` is also the action checked: connect, grant_more and reconnect are admin work.
     """
     if purpose not in ("connect", "grant_more", "reconnect"):
         raise ValueError(f"unknown purpose {purpose!r}")
@@ -232,6 +236,7 @@ def start_connect(
     unknown = sorted(s for s in wanted if s not in LOGIN_KIT_SCOPES)
     if unknown:
         raise ValueError(f"not Login Kit v2 scopes: {', '.join(unknown)} (tiktok-api.md §9)")
+    authorize(db, actor, purpose, target_open_id, clock=clock)
     if not settings.auth_url:
         raise ConfigError(["The TikTok authorize URL is not set (start Reelboard through "
                            "services.runtime so the sandbox or live endpoints are filled in)."])
@@ -248,9 +253,10 @@ def start_connect(
         has_accounts = db.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
         db.execute(
             "INSERT INTO oauth_states (state_hash, code_verifier_enc, requested_scopes, purpose, "
-            "target_open_id, redirect_uri, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+            "target_open_id, redirect_uri, created_at, expires_at, dashboard_user) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             [state_hash, verifier_enc, format_scopes(wanted), purpose, target_open_id,
-             settings.redirect_uri, to_epoch(now), to_epoch(now + STATE_TTL)],
+             settings.redirect_uri, to_epoch(now), to_epoch(now + STATE_TTL), actor.email],
         )
     # tiktok-api.md §1.2: with auto-auth TikTok silently re-authorizes whoever is logged in,
     # so adding another account (or granting more to a specific one) must show the page.
@@ -306,6 +312,7 @@ class _PendingFlow:
     purpose: str
     target_open_id: str | None
     redirect_uri: str
+    dashboard_user: str | None = None
 
 
 def _consume_state(
@@ -322,7 +329,8 @@ def _consume_state(
         ).rowcount
         row = db.execute(
             "SELECT state_hash, code_verifier_enc, requested_scopes, purpose, target_open_id, "
-            "redirect_uri, consumed_at, expires_at FROM oauth_states WHERE state_hash = ?",
+            "redirect_uri, consumed_at, expires_at, dashboard_user FROM oauth_states "
+            "WHERE state_hash = ?",
             [state_hash],
         ).fetchone()
         if changed == 1:
@@ -350,7 +358,8 @@ def _consume_state(
             raise ConnectError("invalid_state",
                                "The stored sign-in attempt failed its integrity check.",
                                "Start connecting again from the Accounts page.") from None
-    return _PendingFlow(state_hash, verifier, parse_scopes(row[2]), row[3], row[4], row[5])
+    return _PendingFlow(state_hash, verifier, parse_scopes(row[2]), row[3], row[4], row[5],
+                        row[8])
 
 
 def complete_connect(
@@ -359,6 +368,7 @@ def complete_connect(
     keyring: KeyRing,
     params: Mapping[str, Any],
     *,
+    actor: Actor,
     redirect_uri: str,
     clock: Clock = utc_now,
 ) -> Account:
@@ -367,7 +377,45 @@ def complete_connect(
     ``params`` maps each query key to all its values (``st.query_params.get_all``), so repeated
     keys are seen. Raises ConnectError whose ``step`` says where it failed; on any failure
     nothing is stored. The page clears the query string afterwards either way (step 8).
+    ``actor`` is whoever is signed in to this session: it must be the person who started the
+    flow (security.md C5) and still hold the role for it. Every outcome is audited.
     """
+    seen: dict[str, Any] = {}
+    try:
+        account = _complete_connect(db, client, keyring, params, actor=actor,
+                                    redirect_uri=redirect_uri, clock=clock, seen=seen)
+    except AccessDenied:
+        raise  # audited by authorize()
+    except ConnectError as exc:
+        _audit_quietly(db, actor, seen.get("purpose", "connect"), seen.get("target"),
+                       "refused" if exc.step == "wrong_user" else "failed",
+                       {"step": exc.step}, clock)
+        raise
+    _audit_quietly(db, actor, seen.get("purpose", "connect"), account.open_id, "ok",
+                   {"granted": sorted(account.granted_scopes),
+                    "declined": sorted(account.declined_scopes)}, clock)
+    return account
+
+
+def _audit_quietly(db, actor, action, open_id, outcome, details, clock) -> None:
+    try:
+        record(db, actor, action, open_id=open_id, outcome=outcome, details=details,
+               clock=clock)
+    except (sqlite3.Error, StorageError):  # the callback's own outcome matters more
+        log.exception("could not write the audit row for %s", action)
+
+
+def _complete_connect(
+    db: sqlite_utils.Database,
+    client: TikTokClient,
+    keyring: KeyRing,
+    params: Mapping[str, Any],
+    *,
+    actor: Actor,
+    redirect_uri: str,
+    clock: Clock,
+    seen: dict[str, Any],
+) -> Account:
     fix_again = "Start connecting again from the Accounts page."
     # 1. Parse: reject oversized, duplicated, missing, and code+error together (C1, C2, C6).
     values = _normalise_params(params)
@@ -398,6 +446,17 @@ def complete_connect(
                            "The local cache could not be read or written (disk full or the "
                            "database is busy); nothing was connected.",
                            "Check free disk space, then connect again.") from exc
+    seen.update(purpose=flow.purpose, target=flow.target_open_id)
+    # security.md C5: the answer must come back to the person who asked for it. A link
+    # finished in someone else's session (a forwarded or planted link) is refused; the state
+    # is used up either way, so it cannot be replayed.
+    if not hmac.compare_digest((flow.dashboard_user or "").encode(), actor.email.encode()):
+        raise ConnectError(
+            "wrong_user",
+            "This TikTok authorization was started by another Reelboard user, so it cannot be "
+            "completed in your session; no account was connected or changed.",
+            "If you meant to connect an account, start again from the Accounts page yourself.")
+    authorize(db, actor, flow.purpose, flow.target_open_id, clock=clock)
     if redirect_uri != flow.redirect_uri:
         log.warning("redirect URI changed since the connect started; using the one sent then")
 
@@ -895,10 +954,26 @@ def disconnect(
     keyring: KeyRing,
     open_id: str,
     *,
+    actor: Actor,
     clock: Clock = utc_now,
 ) -> DisconnectResult:
     """Revoke at TikTok (security.md R13), then delete the tokens and mark the account
-    `disconnected`. Synced history stays. Says plainly when TikTok could not be told."""
+    `disconnected`. Synced history stays. Says plainly when TikTok could not be told.
+    Admins only; audited."""
+    with audited(db, actor, "disconnect", open_id=open_id, clock=clock) as event:
+        result = _disconnect(db, client, keyring, open_id, clock=clock)
+        event.details["revoked_at_tiktok"] = result.revoked
+    return result
+
+
+def _disconnect(
+    db: sqlite_utils.Database,
+    client: TikTokClient,
+    keyring: KeyRing,
+    open_id: str,
+    *,
+    clock: Clock,
+) -> DisconnectResult:
     account = get_account(db, open_id)
     if account is None:
         raise AccountNotFound(f"No connected account has the id {open_id!r}.")

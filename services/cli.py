@@ -69,12 +69,14 @@ def cmd_generate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
+    from services.access import audited, cli_actor
     from services.crypto import generate_key, load_keyring, rotate_key
     from services.db import open_db
 
     rt = _runtime()
     try:
-        with open_db(rt.settings.database_path) as db:
+        with open_db(rt.settings.database_path) as db, \
+                audited(db, cli_actor(), "rotate_key") as event:
             keyring = load_keyring(rt.settings, db)
             if keyring.key_file is None and not args.new_key:
                 # Keys from REELBOARD_ENCRYPTION_KEYS: Reelboard cannot save a new key there,
@@ -83,6 +85,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
             else:
                 new_key = args.new_key or generate_key()  # saved to secret.key before use
             result = rotate_key(db, keyring, new_key, on_progress=ProgressBar())
+            event.details["summary"] = result.summary()
         print(result.summary())
         return EXIT_OK
     finally:
@@ -90,22 +93,25 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from services.access import cli_actor
     from services.sync import sync_from_cli
 
     rt = _runtime()
     try:
-        return sync_from_cli(rt, account=args.account, all_accounts=args.all,
+        return sync_from_cli(rt, actor=cli_actor(), account=args.account, all_accounts=args.all,
                              on_progress=None if args.quiet else ProgressBar())
     finally:
         rt.stop()
 
 
 def cmd_demo_history(args: argparse.Namespace) -> int:
+    from services.access import cli_actor
     from services.demo_history import demo_history_from_cli
 
     rt = _runtime()
     try:
-        return demo_history_from_cli(rt, days=args.days, on_progress=ProgressBar())
+        return demo_history_from_cli(rt, actor=cli_actor(), days=args.days,
+                                     on_progress=ProgressBar())
     finally:
         rt.stop()
 

@@ -388,3 +388,48 @@ def check_service_account(info: Mapping[str, Any], where: str) -> list[str]:
             "the downloaded JSON (-----BEGIN PRIVATE KEY----- …)."
         ]
     return []
+ALLOW_UNAUTHENTICATED_ENV = "REELBOARD_ALLOW_UNAUTHENTICATED"
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for addresses only this machine can reach. Empty means every interface."""
+    import ipaddress
+
+    text = (address or "").strip().strip("[]").lower()
+    if not text:
+        return False
+    if text in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def allow_unauthenticated(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_bind_address(address: str | None, *, auth_configured: bool,
+                       environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why this app must not serve on ``address`` (empty list = it may).
+
+    Without sign-in (no ``[auth]``) Reelboard is single-user and holds tokens that can post on
+    creators' profiles, so it serves on loopback only, unless the operator says otherwise
+    explicitly with REELBOARD_ALLOW_UNAUTHENTICATED=1 (every page then shows a red banner).
+    """
+    if auth_configured or is_loopback(address) or allow_unauthenticated(environ):
+        return []
+    where = address or "every network interface"
+    return [
+        f"Reelboard is set to serve on {where}, but sign-in is not configured, so anyone who "
+        "can reach this address could connect, disconnect and post for your TikTok accounts. "
+        "Either serve on loopback only (server.address = \"localhost\" in "
+        ".streamlit/config.toml, the default) behind a TLS proxy, or configure team sign-in: "
+        "add an [auth] table (redirect_uri, cookie_secret, client_id, client_secret, "
+        "server_metadata_url) and an [access] allowlist to .streamlit/secrets.toml — see "
+        "README 'Team access'. To run without sign-in anyway, set "
+        f"{ALLOW_UNAUTHENTICATED_ENV}=1 (every page then warns that it is open)."
+    ]

@@ -24,11 +24,12 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from services.access import Actor, audited
 from services.clock import from_epoch
 from services.db import open_db
 from services.errors import ReelboardError
 from services.ratelimit import Pacer
-from services.sync import ProgressCallback, SyncOptions, SyncResult, sync_accounts
+from services.sync import ProgressCallback, SyncOptions, SyncResult, _sync_accounts
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,26 @@ class DemoHistoryResult:
 def load_demo_history(
     settings: Any,
     *,
+    actor: Actor,
+    days: int = 90,
+    **kwargs: Any,
+) -> DemoHistoryResult:
+    """Replay the sync over past days on behalf of ``actor`` — a sync, so editors and admins
+    only; audited as one ``sync`` row (kind demo_history). Arguments as ``_load_demo_history``.
+    """
+    with open_db(settings.database_path) as db, \
+            audited(db, actor, "sync", details={"kind": "demo_history", "days": days}) as event:
+        result = _load_demo_history(settings, days=days, **kwargs)
+        event.details.update(runs=len(result.runs), failures=len(result.failures),
+                             days_skipped=result.days_skipped)
+        if result.failures:
+            event.outcome = "failed"
+    return result
+
+
+def _load_demo_history(
+    settings: Any,
+    *,
     days: int = 90,
     on_progress: ProgressCallback | None = None,
     open_ids: Sequence[str] | None = None,
@@ -221,7 +242,7 @@ def load_demo_history(
                 if on_progress is not None:
                     on_progress(_i, total, f"History {_label}: {message}")
 
-            runs = sync_accounts(
+            runs = _sync_accounts(
                 settings, todo, clock=clock, options=options, pacer=pacer,
                 on_progress=forward, client_factory=client_factory, keyring=keyring,
             )
@@ -235,10 +256,10 @@ def load_demo_history(
     return result
 
 
-def demo_history_from_cli(rt: Any, *, days: int = 90,
+def demo_history_from_cli(rt: Any, *, actor: Actor, days: int = 90,
                           on_progress: ProgressCallback | None = None) -> int:
     """``python -m services demo-history --days N``: 0 if every run saved, 1 otherwise."""
-    result = load_demo_history(rt.settings, days=days, on_progress=on_progress)
+    result = load_demo_history(rt.settings, actor=actor, days=days, on_progress=on_progress)
     print(result.summary())
     return 0 if not result.failures else 1
 

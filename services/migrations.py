@@ -164,3 +164,33 @@ def _report_exports(db: Database) -> None:
             ON report_exports(destination) WHERE outcome = 'running';
         """
     )
+
+
+@MIGRATIONS(name="0005_audit_events")
+def _audit_events(db: Database) -> None:
+    db.executescript(
+        """
+        -- Who did what, append-only: the triggers refuse any change or removal, so a row
+        -- written once stays as written (the Audit page and its CSV read it).
+        CREATE TABLE audit_events (
+            id            INTEGER PRIMARY KEY,
+            at            INTEGER NOT NULL,
+            actor_email   TEXT NOT NULL,
+            actor_role    TEXT NOT NULL,
+            action        TEXT NOT NULL,
+            open_id       TEXT,
+            account_name  TEXT,
+            outcome       TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'failed')),
+            details       TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_events_at ON audit_events(at);
+        CREATE INDEX audit_events_actor ON audit_events(actor_email, at);
+        CREATE INDEX audit_events_account ON audit_events(open_id, at);
+        CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+        CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+        -- security.md C5: the signed-in person who started a connect must finish it.
+        ALTER TABLE oauth_states ADD COLUMN dashboard_user TEXT;
+        """
+    )

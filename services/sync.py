@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from services.access import Actor, authorize, record
 from services.accounts import AccountNeedsReconnect, call_with_token
 from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
@@ -178,6 +179,39 @@ def sync_accounts(
     settings: Any,
     open_ids: Sequence[str] | None = None,
     *,
+    actor: Actor,
+    **kwargs: Any,
+) -> list[SyncResult]:
+    """Sync several accounts on behalf of ``actor`` (editors and admins; audited, one row per
+    account). The keyword arguments are those of the run itself, documented below."""
+    with open_db(settings.database_path) as db:
+        authorize(db, actor, "sync")
+    try:
+        results = _sync_accounts(settings, open_ids, **kwargs)
+    except BaseException as exc:  # cancelled, or the progress callback failed: say so
+        with open_db(settings.database_path) as db:
+            record(db, actor, "sync", outcome="failed",
+                   details={"error": getattr(exc, "step", type(exc).__name__)})
+        raise
+    audit_sync(settings, actor, results)
+    return results
+
+
+def audit_sync(settings: Any, actor: Actor, results: Sequence[SyncResult],
+               kind: str = "sync") -> None:
+    """One audit row per account run (``ok`` only when it synced fully)."""
+    with open_db(settings.database_path) as db:
+        for r in results:
+            record(db, actor, "sync", open_id=r.open_id,
+                   outcome="ok" if r.ok else "failed",
+                   details={"kind": kind, "status": r.status, "requests": r.requests_made,
+                            "rows": r.rows_written, "error": r.error})
+
+
+def _sync_accounts(
+    settings: Any,
+    open_ids: Sequence[str] | None = None,
+    *,
     clock: Clock = utc_now,
     options: SyncOptions | None = None,
     on_progress: ProgressCallback | None = None,
@@ -301,6 +335,7 @@ def sync_account(
 def sync_from_cli(
     rt: Any,
     *,
+    actor: Actor,
     account: str | None = None,
     all_accounts: bool = False,
     on_progress: ProgressCallback | None = None,
@@ -312,7 +347,7 @@ def sync_from_cli(
     """
     settings = rt.settings
     open_ids = None if all_accounts or account is None else [account]
-    results = sync_accounts(settings, open_ids, on_progress=on_progress)
+    results = sync_accounts(settings, open_ids, actor=actor, on_progress=on_progress)
     if not results:
         print("No accounts to sync. Connect one on the app's Accounts page.")
         return 0

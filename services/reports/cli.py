@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.access import cli_actor
 from services.analytics import AccountRef
 from services.errors import ReelboardError
 from services.reports.errors import BadAccount, BadWeek, ReportError
@@ -172,7 +173,9 @@ def run_report(
         if sync:
             from services.sync import sync_accounts
 
-            results = sync_accounts(settings, [r.open_id for r in refs], on_progress=on_progress)
+            results = sync_accounts(
+                settings, [r.open_id for r in refs], on_progress=on_progress, actor=cli_actor()
+            )
             for result in results:
                 print(result.summary())
             if not all(r.ok for r in results):
@@ -189,7 +192,8 @@ def run_report(
                     print(f"note: {account.account.label}: {account.note}", file=sys.stderr)
             if export == "sheets":
                 result = exports.export_sheets(
-                    db, settings, report, on_progress=on_progress, exporter=exporter
+                    db, settings, report, actor=cli_actor(), on_progress=on_progress,
+                    exporter=exporter,
                 )
                 print(
                     f"Exported {report.week.key} for {len(refs)} account(s) to Google Sheets "

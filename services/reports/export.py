@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
+from services import access
+from services.access import Actor
 from services.db import write_transaction
 from services.errors import ReelboardError
 from services.reports.errors import ExportBusy, ReportError
@@ -218,6 +220,7 @@ def export_sheets(
     settings: Any,
     report: WeeklyReport,
     *,
+    actor: Actor,
     on_progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
     exporter: Callable[[Any, WeeklyReport, Progress | None], Any] | None = None,
@@ -227,8 +230,18 @@ def export_sheets(
     ``exporter(settings, report, on_progress)`` returns something with ``url`` and
     ``calls_made``; it defaults to :func:`send_to_sheets` (the gspread exporter). Raises
     :class:`ExportBusy` if another export runs (nothing recorded, nothing sent), or the
-    exporter's :class:`ReportError` after recording the failure.
+    exporter's :class:`ReportError` after recording the failure. ``actor`` must be allowed to
+    ``export`` (an editor); the attempt, refused or not, lands in the audit trail.
     """
+    details = {"week": report.week.key, "destination": "sheets",
+               "accounts": len(report.accounts)}
+    with access.audited(db, actor, "export", details=details) as event:
+        result = _export_sheets(db, settings, report, on_progress, clock, exporter)
+        event.details["calls"] = result.calls_made
+    return result
+
+
+def _export_sheets(db, settings, report, on_progress, clock, exporter) -> SheetsExport:
     progress = on_progress or (lambda done, total, message: None)
     exporter = exporter or send_to_sheets
     progress(0, None, "Checking that no other export is running…")

@@ -46,8 +46,9 @@ class RunningApp:
 
 
 def start_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None,
-              timeout: float = 60) -> RunningApp:
-    port = free_port()
+              timeout: float = 60, *, port: int | None = None,
+              extra_args: tuple[str, ...] = ()) -> RunningApp:
+    port = port or free_port()
     env = {**os.environ, "REELBOARD_DATA_DIR": str(data_dir), **(env_extra or {})}
     for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_REDIRECT_URI"):
         env.pop(name, None)
@@ -55,7 +56,7 @@ def start_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | None =
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
          "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false", *extra_args],
         cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     url = f"http://localhost:{port}"

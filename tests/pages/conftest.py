@@ -14,6 +14,7 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runtime as dashboard_runtime
+from services.access import LOCAL_ACTOR
 from services.accounts import complete_connect, start_connect
 from services.db import open_db
 
@@ -67,10 +68,10 @@ def connect_demo(rt, creator: str = "lunakitchen", scopes: list[str] | None = No
                                                "user.info.stats", "video.list")):
     """Connect a demo creator through the real flow (consent via the sandbox control API)."""
     with open_db(rt.settings.database_path) as db:
-        url = start_connect(db, rt.settings, rt.keyring, scopes=requested)
+        url = start_connect(db, rt.settings, rt.keyring, actor=LOCAL_ACTOR, scopes=requested)
         params = consent_params(rt, url, creator, scopes=scopes)
         return complete_connect(db, rt.client(), rt.keyring, params,
-                                redirect_uri=rt.settings.redirect_uri)
+                                actor=LOCAL_ACTOR, redirect_uri=rt.settings.redirect_uri)
 
 
 def texts(at: AppTest) -> str:

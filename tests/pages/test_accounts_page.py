@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.access import LOCAL_ACTOR
 from services.accounts import list_accounts, start_connect
 from services.db import open_db
 from tests.pages.conftest import connect_demo, consent_params, current_runtime, open_page, texts
@@ -11,7 +12,7 @@ ANALYTICS = ["user.info.basic", "user.info.profile", "user.info.stats", "video.l
 
 def _authorize_url(rt, scopes=ANALYTICS):
     with open_db(rt.settings.database_path) as db:
-        return start_connect(db, rt.settings, rt.keyring, scopes=scopes)
+        return start_connect(db, rt.settings, rt.keyring, actor=LOCAL_ACTOR, scopes=scopes)
 
 
 def test_empty_state_offers_connect_with_analytics_preselected():

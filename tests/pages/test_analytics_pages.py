@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.access import LOCAL_ACTOR
 from services.demo_history import load_demo_history
 from services.sync import sync_accounts
 from tests.pages.conftest import connect_demo, current_runtime, open_page, texts
@@ -21,7 +22,7 @@ def test_empty_state_without_accounts(name):
 def test_one_sync_shows_numbers_and_says_history_is_short():
     rt = current_runtime()
     account = connect_demo(rt, "trailrunnerjo")
-    (result,) = sync_accounts(rt.settings, [account.open_id])
+    (result,) = sync_accounts(rt.settings, [account.open_id], actor=LOCAL_ACTOR)
     assert result.ok
     at = open_page("overview")
     assert not at.exception
@@ -37,7 +38,7 @@ def test_one_sync_shows_numbers_and_says_history_is_short():
 def history_runtime():
     rt = current_runtime()
     account = connect_demo(rt, "trailrunnerjo")
-    result = load_demo_history(rt.settings, days=10)
+    result = load_demo_history(rt.settings, actor=LOCAL_ACTOR, days=10)
     assert not result.failures
     return rt, account
 

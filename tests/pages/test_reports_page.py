@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from services.access import LOCAL_ACTOR
 from services.demo_history import load_demo_history
 from services.reports import last_complete_week
 from tests.pages.conftest import connect_demo, current_runtime, open_page, texts
@@ -23,7 +24,7 @@ def test_empty_state_without_accounts():
 def history_runtime():
     rt = current_runtime()
     account = connect_demo(rt, "trailrunnerjo")
-    result = load_demo_history(rt.settings, days=16)
+    result = load_demo_history(rt.settings, days=16, actor=LOCAL_ACTOR)
     assert not result.failures
     return rt, account
 
@@ -84,7 +85,7 @@ def test_one_sync_says_not_enough_snapshots_instead_of_zeros():
 
     rt = current_runtime()
     account = connect_demo(rt, "trailrunnerjo")
-    (result,) = sync_accounts(rt.settings, [account.open_id])
+    (result,) = sync_accounts(rt.settings, [account.open_id], actor=LOCAL_ACTOR)
     assert result.ok
     at = open_page("reports")
     assert not at.exception, at.exception

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services import accounts as acc
+from services.access import LOCAL_ACTOR
 from services.accounts import (
     Account,
     AccountNeedsReconnect,
@@ -50,10 +51,12 @@ def connect(db, client, keyring, settings, sandbox, clock):
     """Run the whole connect flow; returns the stored Account."""
 
     def run(creator="lunakitchen", features=("analytics",), granted=None, **kwargs) -> Account:
-        url = start_connect(db, settings, keyring, scopes=scopes_for(features), clock=clock,
+        url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=scopes_for(features),
+                            clock=clock,
                             **kwargs)
         params = sandbox.callback_params(url, creator=creator, scopes=granted)
-        return complete_connect(db, client, keyring, params, redirect_uri=settings.redirect_uri,
+        return complete_connect(db, client, keyring, params, actor=LOCAL_ACTOR,
+                                redirect_uri=settings.redirect_uri,
                                 clock=clock)
 
     return run
@@ -64,7 +67,8 @@ def pending(db, keyring, settings, sandbox, clock):
     """A genuine callback's params, not yet completed."""
 
     def run(creator="lunakitchen", **kwargs) -> dict[str, list[str]]:
-        url = start_connect(db, settings, keyring, scopes=scopes_for(["analytics"]),
+        url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR,
+                            scopes=scopes_for(["analytics"]),
                             clock=clock)
         return sandbox.callback_params(url, creator=creator, **kwargs)
 
@@ -84,7 +88,8 @@ def _decrypt(keyring, db, open_id, column="access_token_enc"):
 
 
 def _complete(db, client, keyring, settings, clock, params):
-    return complete_connect(db, client, keyring, params, redirect_uri=settings.redirect_uri,
+    return complete_connect(db, client, keyring, params, actor=LOCAL_ACTOR,
+                            redirect_uri=settings.redirect_uri,
                             clock=clock)
 
 
@@ -93,14 +98,17 @@ def _complete(db, client, keyring, settings, clock, params):
 
 def test_start_connect_stores_only_a_hash_and_an_encrypted_verifier(db, keyring, settings,
                                                                     clock):
-    url = start_connect(db, settings, keyring, scopes=["video.list"], clock=clock)
+    url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"],
+                        clock=clock)
     query = parse_qs(urlsplit(url).query)
     state = query["state"][0]
     assert len(state) >= 43  # 256 bits from secrets
     assert "disable_auto_auth" not in query  # first account: nothing to switch from
     assert query["scope"] == ["user.info.basic,video.list"]
     row = db.execute("SELECT * FROM oauth_states").fetchone()
-    state_hash, verifier_enc, requested, purpose, target, redirect, created, expires, used = row
+    (state_hash, verifier_enc, requested, purpose, target, redirect, created, expires, used,
+     started_by) = row
+    assert started_by == LOCAL_ACTOR.email  # security.md C5: bound to who started it
     assert state_hash == hashlib.sha256(state.encode()).hexdigest()
     assert state not in repr(row)
     verifier = keyring.decrypt(verifier_enc, table="oauth_states", column="code_verifier_enc",
@@ -114,22 +122,27 @@ def test_start_connect_stores_only_a_hash_and_an_encrypted_verifier(db, keyring,
 
 
 def test_disable_auto_auth_when_adding_another_account(db, keyring, settings, clock, connect):
-    url = start_connect(db, settings, keyring, scopes=["video.list"], add_another=True,
+    url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"],
+                        add_another=True,
                         clock=clock)
     assert parse_qs(urlsplit(url).query)["disable_auto_auth"] == ["1"]
     connect()
-    url = start_connect(db, settings, keyring, scopes=["video.list"], clock=clock)
+    url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"],
+                        clock=clock)
     assert parse_qs(urlsplit(url).query)["disable_auto_auth"] == ["1"]
 
 
 def test_start_connect_rejects_bad_requests(db, keyring, settings, clock):
     with pytest.raises(ValueError, match=r"video\.insights"):
-        start_connect(db, settings, keyring, scopes=["video.insights"], clock=clock)
-    with pytest.raises(ValueError):
-        start_connect(db, settings, keyring, scopes=["video.list"], purpose="grant_more",
+        start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.insights"],
                       clock=clock)
     with pytest.raises(ValueError):
-        start_connect(db, settings, keyring, scopes=["video.list"], purpose="steal",
+        start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"],
+                      purpose="grant_more",
+                      clock=clock)
+    with pytest.raises(ValueError):
+        start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"],
+                      purpose="steal",
                       clock=clock)
     assert db.execute("SELECT count(*) FROM oauth_states").fetchone()[0] == 0
 
@@ -366,9 +379,9 @@ def test_storage_failure_is_reported(db, client, keyring, settings, clock, pendi
 
 
 def test_purge_expired_states(db, keyring, settings, clock):
-    start_connect(db, settings, keyring, scopes=["video.list"], clock=clock)
+    start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"], clock=clock)
     clock.advance(300)
-    start_connect(db, settings, keyring, scopes=["video.list"], clock=clock)
+    start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=["video.list"], clock=clock)
     clock.advance(301)
     assert purge_expired_states(db, clock) == 1
     assert db.execute("SELECT count(*) FROM oauth_states").fetchone()[0] == 1
@@ -691,7 +704,7 @@ def test_disconnect_revokes_and_keeps_history(db, client, keyring, sandbox, cloc
     with write_transaction(db):
         db.execute("INSERT INTO account_snapshots (open_id, captured_at, follower_count) "
                    "VALUES (?, 1, 5)", [account.open_id])
-    result = disconnect(db, client, keyring, account.open_id, clock=clock)
+    result = disconnect(db, client, keyring, account.open_id, actor=LOCAL_ACTOR, clock=clock)
     assert result.revoked and "TikTok confirmed" in result.message
     row = _row(db, account.open_id)
     assert row["status"] == "disconnected"
@@ -708,7 +721,7 @@ def test_disconnect_revokes_and_keeps_history(db, client, keyring, sandbox, cloc
 def test_disconnect_says_when_revoke_failed(db, client, keyring, sandbox, clock, connect):
     account = connect()
     sandbox.fault("server_error", count=5, path="/v2/oauth/revoke/")
-    result = disconnect(db, client, keyring, account.open_id, clock=clock)
+    result = disconnect(db, client, keyring, account.open_id, actor=LOCAL_ACTOR, clock=clock)
     assert not result.revoked
     assert "revoking at TikTok failed" in result.message and "TikTok app" in result.message
     assert _row(db, account.open_id)["access_token_enc"] is None
@@ -718,7 +731,7 @@ def test_disconnect_refreshes_an_expired_token_to_revoke(db, client, keyring, sa
                                                          connect):
     account = connect()
     clock.advance(8000)
-    assert disconnect(db, client, keyring, account.open_id, clock=clock).revoked
+    assert disconnect(db, client, keyring, account.open_id, actor=LOCAL_ACTOR, clock=clock).revoked
 
 
 # -- no secret on disk ----------------------------------------------------------------------
@@ -751,11 +764,13 @@ def test_no_token_code_or_state_in_any_file(db, client, keyring, settings, sandb
     caplog.set_level(logging.DEBUG)
     try:
         for creator in ("lunakitchen", "quietpotter", "trailrunnerjo"):
-            url = start_connect(db, settings, keyring, scopes=scopes_for(["analytics"]),
+            url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR,
+                                scopes=scopes_for(["analytics"]),
                                 add_another=True, clock=clock)
             planted.add(parse_qs(urlsplit(url).query)["state"][0])
             params = sandbox.callback_params(url, creator=creator)
-            complete_connect(db, client, keyring, params, redirect_uri=settings.redirect_uri,
+            complete_connect(db, client, keyring, params, actor=LOCAL_ACTOR,
+                             redirect_uri=settings.redirect_uri,
                              clock=clock)
         clock.advance(7200)
         for account in list_accounts(db):
@@ -765,7 +780,7 @@ def test_no_token_code_or_state_in_any_file(db, client, keyring, settings, sandb
         potter = next(a for a in list_accounts(db) if a.username == "quietpotter")
         call_with_token(db, client, keyring, potter.open_id,
                         lambda t: client.user_info(t, ["open_id"]), clock=clock)
-        disconnect(db, client, keyring, potter.open_id, clock=clock)
+        disconnect(db, client, keyring, potter.open_id, actor=LOCAL_ACTOR, clock=clock)
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
+from services.access import LOCAL_ACTOR
 from services.accounts import complete_connect, start_connect
 from services.covers import COVER_TTL_S, cover_expires_at, refresh_stale_covers
 from services.sync import sync_account
@@ -42,9 +43,11 @@ def connect(db, settings, keyring, sandbox, creator: str, moment: datetime) -> s
     expiry times agree on both sides, as they do between a server and TikTok."""
     client = TikTokClient.from_settings(settings)
     try:
-        url = start_connect(db, settings, keyring, scopes=ANALYTICS, clock=fixed(moment))
+        url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=ANALYTICS,
+                            clock=fixed(moment))
         params = sandbox.callback_params(url, creator=creator)
-        return complete_connect(db, client, keyring, params, redirect_uri=settings.redirect_uri,
+        return complete_connect(db, client, keyring, params, actor=LOCAL_ACTOR,
+                                redirect_uri=settings.redirect_uri,
                                 clock=fixed(moment)).open_id
     finally:
         client.session.close()

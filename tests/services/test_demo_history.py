@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.access import LOCAL_ACTOR
 from services.demo_history import DemoHistoryError, SandboxClock, load_demo_history
 from services.sync import SyncOptions
 from tests.services.test_sync import T0, api_calls, connect, set_clock
@@ -28,7 +29,8 @@ def test_a_few_days_of_history_one_run_per_day_with_monotone_growth(
     sandbox.clear_requests()
     events = []
 
-    result = load_demo_history(settings, days=3, client_factory=make_client, keyring=keyring,
+    result = load_demo_history(settings, actor=LOCAL_ACTOR, days=3, client_factory=make_client,
+                               keyring=keyring,
                                on_progress=lambda d, t, m: events.append((d, t, m)))
 
     assert result.points == 4 and not result.failures  # 3 days ago … today
@@ -65,10 +67,12 @@ def test_a_few_days_of_history_one_run_per_day_with_monotone_growth(
 def test_history_is_idempotent(settings, db, keyring, sandbox, make_client):
     connect(db, settings, keyring, sandbox, "quietpotter")
     set_clock(sandbox, T0)
-    first = load_demo_history(settings, days=2, client_factory=make_client, keyring=keyring)
+    first = load_demo_history(settings, actor=LOCAL_ACTOR, days=2, client_factory=make_client,
+                              keyring=keyring)
     assert first.points == 3
     sandbox.clear_requests()
-    again = load_demo_history(settings, days=4, client_factory=make_client, keyring=keyring)
+    again = load_demo_history(settings, actor=LOCAL_ACTOR, days=4, client_factory=make_client,
+                              keyring=keyring)
     assert again.points == 2 and again.days_skipped == 3  # only the two older days were missing
     assert db.execute("SELECT count(*) FROM sync_runs").fetchone()[0] == 5
     assert db.execute("SELECT count(DISTINCT date(captured_at, 'unixepoch')) FROM sync_runs"
@@ -78,7 +82,8 @@ def test_history_is_idempotent(settings, db, keyring, sandbox, make_client):
 def test_history_resets_a_clock_that_ran_at_real_time(settings, db, keyring, sandbox,
                                                       make_client):
     connect(db, settings, keyring, sandbox, "quietpotter")
-    load_demo_history(settings, days=1, client_factory=make_client, keyring=keyring,
+    load_demo_history(settings, actor=LOCAL_ACTOR, days=1, client_factory=make_client,
+                      keyring=keyring,
                       options=SyncOptions(requests_per_minute=600))
     state = sandbox._post("/_sandbox/clock", {"advance": 0})
     assert abs(state["offset_seconds"]) < 1 and not state["frozen"]
@@ -88,7 +93,8 @@ def test_a_frozen_clock_runs_during_history_and_is_frozen_again(settings, db, ke
                                                                make_client):
     connect(db, settings, keyring, sandbox, "quietpotter")
     sandbox._post("/_sandbox/clock", {"set": T0.timestamp(), "freeze": True})
-    result = load_demo_history(settings, days=1, client_factory=make_client, keyring=keyring)
+    result = load_demo_history(settings, actor=LOCAL_ACTOR, days=1, client_factory=make_client,
+                               keyring=keyring)
     assert result.points == 2 and not result.failures
     state = sandbox._post("/_sandbox/clock", {"advance": 0})
     assert state["frozen"] and state["now"] == T0.timestamp()
@@ -97,9 +103,9 @@ def test_a_frozen_clock_runs_during_history_and_is_frozen_again(settings, db, ke
 def test_live_mode_is_refused(settings_with, db):
     live = settings_with(mode="live", client_key="live-key", api_base_url="https://example.test")
     with pytest.raises(DemoHistoryError, match="only available in sandbox mode"):
-        load_demo_history(live, days=3)
+        load_demo_history(live, actor=LOCAL_ACTOR, days=3)
 
 
 def test_days_out_of_range_are_refused(settings):
     with pytest.raises(DemoHistoryError, match="between 1 and"):
-        load_demo_history(settings, days=0)
+        load_demo_history(settings, actor=LOCAL_ACTOR, days=0)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.access import LOCAL_ACTOR
 from services.db import open_db
 from services.reports import ExportBusy, IsoWeek, ReportError, build_report, export_history
 from services.reports import export as exports
@@ -52,7 +53,9 @@ def test_two_exports_at_once_one_is_refused(db_path):
 
     def first():
         with open_db(db_path) as db:
-            outcome["first"] = exports.export_sheets(db, None, _report(db), exporter=slow_exporter)
+            outcome["first"] = exports.export_sheets(
+                db, None, _report(db), actor=LOCAL_ACTOR, exporter=slow_exporter
+            )
 
     thread = threading.Thread(target=first)
     thread.start()
@@ -63,6 +66,7 @@ def test_two_exports_at_once_one_is_refused(db_path):
             db,
             None,
             _report(db),
+            actor=LOCAL_ACTOR,
             exporter=slow_exporter,
             on_progress=lambda *a: progress.append(a),
         )
@@ -80,7 +84,9 @@ def test_two_exports_at_once_one_is_refused(db_path):
     assert record.finished_at is not None
     # After the first finished, the next export may run.
     with open_db(db_path) as db:
-        again = exports.export_sheets(db, None, _report(db), exporter=slow_exporter)
+        again = exports.export_sheets(
+            db, None, _report(db), actor=LOCAL_ACTOR, exporter=slow_exporter
+        )
         assert again.url and len(export_history(db)) == 2
 
 
@@ -93,12 +99,16 @@ def test_a_failed_export_is_recorded_and_releases_the_lease(db_path):
 
     with open_db(db_path) as db:
         with pytest.raises(ReportError):
-            exports.export_sheets(db, None, _report(db), exporter=failing)
+            exports.export_sheets(db, None, _report(db), actor=LOCAL_ACTOR, exporter=failing)
         (record,) = export_history(db)
         assert record.outcome == "failed"
         assert "not shared" in record.error
         ok = exports.export_sheets(
-            db, None, _report(db), exporter=lambda s, r, p: Result("https://x", 6)
+            db,
+            None,
+            _report(db),
+            actor=LOCAL_ACTOR,
+            exporter=lambda s, r, p: Result("https://x", 6),
         )
         assert ok.calls_made == 6
 
@@ -109,7 +119,7 @@ def test_an_unexpected_error_is_recorded_in_words(db_path):
 
     with open_db(db_path) as db:
         with pytest.raises(ReportError) as info:
-            exports.export_sheets(db, None, _report(db), exporter=broken)
+            exports.export_sheets(db, None, _report(db), actor=LOCAL_ACTOR, exporter=broken)
         assert "unexpected error" in info.value.message and info.value.retry_safe
         (record,) = export_history(db)
         assert record.outcome == "failed" and "secret detail" not in record.error
@@ -136,8 +146,32 @@ def test_progress_is_reported(db_path):
             db,
             None,
             _report(db),
+            actor=LOCAL_ACTOR,
             exporter=lambda s, r, p: Result("u", 4),
             on_progress=lambda d, t, m: seen.append((d, t, m)),
         )
     assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1]
     assert "4 Sheets API calls" in seen[-1][2]
+
+
+def test_only_editors_export_and_every_attempt_is_audited(db_path):
+    from services.access import AccessDenied, Actor, list_events
+
+    viewer = Actor("vic@brand.example", "Vic", "viewer")
+    editor = Actor("eddie@agency.example", "Eddie", "editor")
+    sent: list[str] = []
+
+    def exporter(settings, report, on_progress):
+        sent.append(report.week.key)
+        return Result("https://docs.google.com/spreadsheets/d/abc/edit#gid=202647", 4)
+
+    with open_db(db_path) as db:
+        with pytest.raises(AccessDenied) as refused:
+            exports.export_sheets(db, None, _report(db), actor=viewer, exporter=exporter)
+        assert "editor" in refused.value.message
+        assert sent == [] and export_history(db) == []  # nothing claimed, nothing sent
+        exports.export_sheets(db, None, _report(db), actor=editor, exporter=exporter)
+        assert sent == ["2026-W47"]
+        events = [(e.actor_email, e.action, e.outcome) for e in list_events(db, LOCAL_ACTOR)]
+    assert ("vic@brand.example", "export", "refused") in events
+    assert ("eddie@agency.example", "export", "ok") in events

@@ -17,6 +17,7 @@ import requests
 
 from sandbox import start_sandbox
 from services import runtime as runtime_module
+from services.access import LOCAL_ACTOR
 from services.accounts import start_connect
 from services.config import load_settings
 from services.db import open_db
@@ -208,7 +209,7 @@ def test_a_guest_with_another_redirect_uri_can_connect(runtimes, data_dir):
     assert guest.settings.redirect_uri == "http://localhost:8502/accounts"
 
     with open_db(guest.settings.database_path, migrate=True) as db:
-        url = start_connect(db, guest.settings, guest.keyring, scopes=ANALYTICS)
+        url = start_connect(db, guest.settings, guest.keyring, actor=LOCAL_ACTOR, scopes=ANALYTICS)
     response = requests.post(guest.settings.api_base_url + "/_sandbox/consent",
                              json={"authorize_url": url, "creator": "lunakitchen"}, timeout=10)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import services.sync as sync_module
+from services.access import LOCAL_ACTOR
 from services.accounts import complete_connect, mark_needs_reconnect, start_connect
 from services.db import open_db
 from services.demo_history import SandboxClock
@@ -44,10 +45,10 @@ def connect(db, settings, keyring, sandbox, creator: str, scopes: list[str] | No
     """Connect ``creator`` through the real flow: authorize URL → sandbox consent → callback."""
     client = TikTokClient.from_settings(settings)
     try:
-        url = start_connect(db, settings, keyring, scopes=ANALYTICS)
+        url = start_connect(db, settings, keyring, actor=LOCAL_ACTOR, scopes=ANALYTICS)
         params = sandbox.callback_params(url, creator=creator, scopes=scopes)
         return complete_connect(db, client, keyring, params,
-                                redirect_uri=settings.redirect_uri).open_id
+                                actor=LOCAL_ACTOR, redirect_uri=settings.redirect_uri).open_id
     finally:
         client.session.close()
 
@@ -279,7 +280,8 @@ def test_accounts_that_need_reconnecting_are_skipped(settings, db, keyring, sand
     open_id = connect(db, settings, keyring, sandbox, "quietpotter")
     mark_needs_reconnect(db, open_id, "TikTok refused the refresh token.")
     sandbox.clear_requests()
-    [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring)
+    [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring)
     assert result.status == "skipped"
     assert "Reconnect" in result.error and "refused the refresh token" in result.error
     assert api_calls(sandbox) == []
@@ -302,7 +304,8 @@ def test_transient_faults_are_retried_and_counted(settings, db, keyring, sandbox
     freeze(sandbox, T0)
     sandbox.clear_requests()
     sandbox.fault(**fault)
-    [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring,
                              clock=fixed(T0))
     assert result.status == "succeeded", result.error
     assert result.videos_seen == len(listed_ids(sandbox, "trailrunnerjo", T0))
@@ -324,7 +327,8 @@ def test_a_429_storm_fails_the_run_and_the_next_run_continues(settings, db, keyr
         if len(pages) == 4:  # "profile read" + three pages
             sandbox.fault("rate_limit", count=1000, path="/v2/video/list/")
 
-    [first] = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    [first] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                            keyring=keyring,
                             clock=fixed(T0), on_progress=storm_after_three_pages)
     assert first.status == "failed"
     saved = db.execute("SELECT count(*) FROM video_snapshots").fetchone()[0]
@@ -338,7 +342,8 @@ def test_a_429_storm_fails_the_run_and_the_next_run_continues(settings, db, keyr
 
     sandbox.http.delete(sandbox.base_url + "/_sandbox/faults", timeout=10)
     sandbox.clear_requests()
-    [second] = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    [second] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring,
                              clock=fixed(T0 + timedelta(minutes=5)))
     assert second.status == "succeeded" and second.resumed
     assert second.run_id == first.run_id and second.captured_at == first.captured_at
@@ -353,7 +358,8 @@ def test_expired_token_is_refreshed_once(settings, db, keyring, sandbox, make_cl
     freeze(sandbox, T0)
     sandbox.fault("expire_token", open_id=open_id)
     sandbox.clear_requests()
-    [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring,
                              clock=fixed(T0))
     assert result.status == "succeeded", result.error
     assert len(sandbox.token_requests("refresh_token")) == 1
@@ -365,13 +371,15 @@ def test_revoked_access_fails_the_run_and_flags_the_account(settings, db, keyrin
     open_id = connect(db, settings, keyring, sandbox, "trailrunnerjo")
     freeze(sandbox, T0)
     sandbox.fault("revoke", open_id=open_id)
-    [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring,
                              clock=fixed(T0))
     assert result.status == "failed"
     assert result.error.count("Reconnect") == 1 and result.error.endswith("Then sync again.")
     assert db.execute("SELECT status FROM accounts").fetchone() == ("needs_reconnect",)
     assert db.execute("SELECT status, error FROM sync_runs").fetchone()[0] == "failed"
-    [again] = sync_accounts(settings, client_factory=make_client, keyring=keyring)
+    [again] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                            keyring=keyring)
     assert again.status == "skipped"
 
 
@@ -528,7 +536,8 @@ def test_accounts_sync_concurrently_and_report_on_the_callers_thread(settings, d
         threads.add(threading.current_thread())
         events.append((done, total))
 
-    results = sync_accounts(settings, client_factory=make_client, keyring=keyring,
+    results = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                            keyring=keyring,
                             clock=fixed(T0), on_progress=on_progress)
     assert [r.open_id for r in results] == list(ids.values())  # connection order
     assert all(r.status == "succeeded" for r in results)
@@ -552,7 +561,8 @@ def test_a_raising_progress_callback_stops_every_account(settings, db, keyring, 
         raise Killed
 
     with pytest.raises(Killed):
-        sync_accounts(settings, client_factory=make_client, keyring=keyring, clock=fixed(T0),
+        sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client, keyring=keyring,
+                      clock=fixed(T0),
                       on_progress=stop)
     statuses = [r[0] for r in db.execute("SELECT status FROM sync_runs")]
     assert statuses and "running" not in statuses and "succeeded" not in statuses
@@ -562,7 +572,8 @@ def test_no_token_reaches_the_logs(settings, db, keyring, sandbox, make_client, 
     open_id = connect(db, settings, keyring, sandbox, "quietpotter")
     sandbox.fault("expire_token", open_id=open_id)
     with caplog.at_level(logging.DEBUG):
-        [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring)
+        [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                                 keyring=keyring)
     assert result.status == "succeeded"
     text = caplog.text + result.summary()
     assert caplog.records
@@ -611,7 +622,8 @@ def test_pacing_against_a_lowered_limit_sees_no_429(settings, db, keyring, sandb
     sim = SandboxClock(sandbox.base_url)
     pacer = Pacer(30, clock=sim.epoch, sleep=sim.advance)
 
-    [result] = sync_accounts(settings, client_factory=make_client, keyring=keyring, clock=sim,
+    [result] = sync_accounts(settings, actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring, clock=sim,
                              pacer=pacer, options=SyncOptions(requests_per_minute=30))
 
     calls = api_calls(sandbox)
@@ -627,7 +639,8 @@ def test_without_pacing_the_same_sync_hits_429(settings, db, keyring, sandbox, m
     freeze(sandbox, T0)
     sandbox.config(rate_limit_per_minute=30)
     sandbox.clear_requests()
-    [result] = sync_accounts(settings, [open_id], client_factory=make_client, keyring=keyring,
+    [result] = sync_accounts(settings, [open_id], actor=LOCAL_ACTOR, client_factory=make_client,
+                             keyring=keyring,
                              clock=fixed(T0))
     assert result.status == "failed" and "rate limit" in result.error
     assert [c for c in api_calls(sandbox) if c["status"] == 429]
