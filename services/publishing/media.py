@@ -214,6 +214,6 @@ def _size(n: int) -> str:
 
 
 def _duration(seconds: float) -> str:
-    whole = int(math.ceil(seconds)) if seconds % 1 > 0.05 else int(seconds)
+    whole = math.ceil(seconds) if seconds % 1 > 0.05 else int(seconds)
     minutes, secs = divmod(whole, 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
