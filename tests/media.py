@@ -53,9 +53,11 @@ def make_video(
         stream.time_base = Fraction(1, fps)
         if encoder == "libx265":
             stream.options = {"x265-params": "log-level=error"}
-        base = np.add.outer(np.arange(height), np.arange(width)).astype(np.uint8)
+        base = np.add.outer(np.arange(height), np.arange(width))
         for i in range(frames):
-            rgb = np.stack([base + i * 3, base // 2 + i, 255 - base], axis=-1).astype(np.uint8)
+            rgb = (np.stack([base + i * 3, base // 2 + i, 255 - base], axis=-1) % 256).astype(
+                np.uint8
+            )
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = i
             for packet in stream.encode(frame):
