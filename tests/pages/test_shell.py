@@ -19,7 +19,7 @@ def test_every_page_renders_without_error(name):
     assert "Traceback" not in page_text
 
 
-@pytest.mark.parametrize("name", ["reports", "publish"])
+@pytest.mark.parametrize("name", ["reports"])
 def test_unbuilt_pages_say_what_they_will_do_and_link_to_accounts(name):
     at = open_page(name)
     assert "What this screen will do" in texts(at)

@@ -1,0 +1,206 @@
+"""After the Post click: upload progress, the status panel that polls TikTok, the job history.
+
+Status is polled from a fragment with ``run_every`` (only the panel reruns, not the form) until
+the job settles or the deadline passes; TikTok guarantees no processing time and a post can sit
+in processing for a long time (https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status),
+so past the deadline the page stops asking and says so — it never posts again by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import runtime
+from services.publishing import (
+    DRAFT_NOTE,
+    MODE_LABELS,
+    PROCESSING_NOTE,
+    AlreadyQueued,
+    CreatorInfo,
+    PostRequest,
+    PublishError,
+    PublishJob,
+    Quotas,
+    ValidationFailed,
+    describe,
+    get_job,
+    refresh_status,
+    submit,
+)
+
+JOB_KEY = "publish_job"  # the id of the job this session is following
+POLL_EVERY_S = 3
+POLL_DEADLINE_S = 10 * 60
+#: Our job status → TikTok's own status word (status/fetch), shown next to the outcome.
+TIKTOK_STATUS = {
+    "processing": "PROCESSING_UPLOAD",
+    "inbox": "SEND_TO_USER_INBOX",
+    "published": "PUBLISH_COMPLETE",
+    "failed": "FAILED",
+}
+_ALERT = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+
+
+def quotas_line(quotas: Quotas, mode: str) -> None:
+    """Caps TikTok enforces per creator, shown before posting."""
+    if mode == "draft":
+        st.caption(
+            f":material/inbox: Pending drafts in the last 24 h: {quotas.pending_drafts} "
+            f"of {quotas.drafts_limit} (TikTok refuses more until the creator posts or "
+            "deletes some)."
+        )
+    else:
+        st.caption(
+            f":material/event_repeat: Posts in the last 24 h through Reelboard: "
+            f"{quotas.posts_today} of about {quotas.posts_limit} a day (TikTok counts "
+            "posts from every app together, so fewer may be left)."
+        )
+    left = quotas.drafts_left if mode == "draft" else quotas.posts_left
+    if left == 0:
+        st.warning(
+            "TikTok's limit for the last 24 hours is reached; posting now will most "
+            "likely be refused. Try again tomorrow.",
+            icon=":material/hourglass:",
+        )
+
+
+def post(request: PostRequest, creator: CreatorInfo) -> None:
+    """Run the post (write intent → init → upload) with a progress bar; remember the job."""
+    bar = st.progress(0.0, text="Starting…")
+
+    def on_progress(done: int, total: int | None, message: str) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message)
+
+    try:
+        job = submit(runtime.get_runtime(), request, creator=creator, on_progress=on_progress)
+    except AlreadyQueued as exc:
+        bar.empty()
+        st.session_state[JOB_KEY] = exc.job_id
+        st.info(
+            f"Already queued — job #{exc.job_id} is on its way ({exc.status}); it was not "
+            "sent again.",
+            icon=":material/schedule_send:",
+        )
+        return
+    except ValidationFailed as exc:
+        bar.empty()
+        st.error("Nothing was sent to TikTok:", icon=":material/error:")
+        for problem in exc.problems:
+            st.text(f"• {problem}")
+        return
+    except PublishError as exc:
+        bar.empty()
+        st.error(f"**{exc.step.replace('_', ' ').capitalize()}**", icon=":material/error:")
+        st.text(exc.message)  # may quote TikTok's own message: plain text
+        return
+    bar.progress(1.0, text="Sent to TikTok.")
+    st.session_state[JOB_KEY] = job.id
+    st.session_state[f"{JOB_KEY}_since"] = time.time()
+
+
+def status_panel() -> None:
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is None:
+        return
+    with runtime.database() as db:
+        job = get_job(db, job_id)
+    if job is None:
+        return
+    if job.needs_polling and not _past_deadline():
+        _poll(job_id)
+    else:
+        _outcome(job)
+
+
+@st.fragment(run_every=POLL_EVERY_S)
+def _poll(job_id: int) -> None:
+    try:
+        job = refresh_status(runtime.get_runtime(), job_id)
+    except PublishError as exc:  # e.g. a rate limit: the next tick tries again
+        st.caption(f"Could not ask TikTok just now ({exc.step.replace('_', ' ')}); retrying.")
+        return
+    _outcome(job)
+    if not job.needs_polling or _past_deadline():
+        st.rerun()  # a full run draws the settled panel without the timer
+
+
+def _past_deadline() -> bool:
+    since = st.session_state.get(f"{JOB_KEY}_since")
+    return since is not None and time.time() - since > POLL_DEADLINE_S
+
+
+def _outcome(job: PublishJob) -> None:
+    outcome = describe(job)
+    with st.container(border=True):
+        tiktok = TIKTOK_STATUS.get(job.status)
+        word = f" · TikTok status: {tiktok}" if tiktok and job.publish_id else ""
+        _ALERT[outcome.kind](f"**{outcome.title}**{word}")
+        st.text(outcome.message)  # service text that may quote TikTok: plain text
+        facts = []
+        if job.status == "failed":
+            facts.append(
+                "Posting again is safe."
+                if outcome.retry_safe
+                else "Posting the same thing again will fail the same way; fix it first."
+            )
+        if outcome.log_id:
+            facts.append(f"TikTok log id: {outcome.log_id}")
+        if facts:
+            st.caption(" · ".join(facts))
+        if outcome.post_url:
+            st.link_button(
+                "Open the post on TikTok", outcome.post_url, icon=":material/open_in_new:"
+            )
+        if job.status == "inbox":
+            st.caption(DRAFT_NOTE)
+        elif not job.is_final:
+            st.caption(PROCESSING_NOTE)
+            if job.needs_polling and _past_deadline():
+                st.warning(
+                    "TikTok is still processing this post. Reelboard stopped asking; "
+                    "nothing is sent again. Check the history later.",
+                    icon=":material/hourglass:",
+                )
+                if st.button("Check now", key="publish_check_now"):
+                    st.session_state[f"{JOB_KEY}_since"] = time.time()
+                    st.rerun()
+
+
+def history(jobs: Sequence[PublishJob], names: dict[str, str], tz: str) -> None:
+    """Every job, newest first, in plain words; captions are cells (text), never Markdown."""
+    st.subheader("History")
+    if not jobs:
+        st.caption("Nothing posted through Reelboard yet.")
+        return
+    rows = []
+    for job in jobs:
+        outcome = describe(job)
+        rows.append(
+            {
+                "when": pd.Timestamp(job.created_at).tz_convert(tz).tz_localize(None),
+                "account": names.get(job.open_id, job.username or job.open_id),
+                "mode": MODE_LABELS.get(job.mode, job.mode),
+                "caption": job.caption,
+                "status": job.status.replace("_", " "),
+                "outcome": outcome.title,
+                "link": outcome.post_url,
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="publish_history",
+        column_config={
+            "when": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+            "account": st.column_config.TextColumn("Account"),
+            "mode": st.column_config.TextColumn("Mode"),
+            "caption": st.column_config.TextColumn("Caption", width="large"),
+            "status": st.column_config.TextColumn("Status"),
+            "outcome": st.column_config.TextColumn("Outcome", width="medium"),
+            "link": st.column_config.LinkColumn("Post", display_text="Open ↗"),
+        },
+    )
