@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from sandbox.core import Sandbox
 
 AUTHORIZE_PATH = "/v2/auth/authorize/"
+# The page also answers without its trailing slash: Arctic's authorize URL has none and its
+# users reach the consent page (https://developers.tiktok.com/doc/login-kit-web).
+AUTHORIZE_ALIAS = "/v2/auth/authorize"
 # Everything the authorize request may carry (§1.2); carried through the consent form.
 AUTH_PARAMS = (
     "client_key",
@@ -297,7 +300,8 @@ def post_authorize(sb: Sandbox, req: Request) -> Response:
         return _render(sb, req, areq, status=400, ticked=ticked, error=message)
     scopes = granted_scopes(areq, ticked)
     location = issue_code(sb, areq, creator.open_id, scopes, req.now)
-    cookie = f"{SESSION_COOKIE}={creator.open_id}; Path={AUTHORIZE_PATH}; HttpOnly; SameSite=Lax"
+    # Path without the slash: the cookie then also reaches the slash-less page (AUTHORIZE_ALIAS).
+    cookie = f"{SESSION_COOKIE}={creator.open_id}; Path={AUTHORIZE_ALIAS}; HttpOnly; SameSite=Lax"
     return redirect(location, headers=[("Set-Cookie", cookie)], open_id=creator.open_id)
 
 
@@ -321,7 +325,7 @@ def complete_consent(
     if not isinstance(authorize_url, str) or not authorize_url:
         raise ConsentError("authorize_url must be the full authorize URL the app generated")
     parts = urlsplit(authorize_url)
-    if parts.path != AUTHORIZE_PATH:
+    if parts.path not in (AUTHORIZE_PATH, AUTHORIZE_ALIAS):
         raise ConsentError(f"authorize_url path must be {AUTHORIZE_PATH}, got {parts.path!r}")
     if not isinstance(approve, bool):
         raise ConsentError("approve must be true or false")

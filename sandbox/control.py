@@ -18,6 +18,7 @@ from sandbox.display import avatar_url
 from sandbox.faults import ACTION_KINDS
 from sandbox.ids import media_signature
 from sandbox.media import AVATAR_SIZES, avatar_png, cover_jpeg
+from sandbox.posting import control_ban, control_complete_draft, control_posts
 from sandbox.web import Request, Response, html_response, json_response
 from sandbox.world import MAX_SYNTHETIC_VIDEOS, USERNAME_RE, Creator
 
@@ -205,6 +206,9 @@ def index(sb: Sandbox, req: Request) -> Response:
             "/_sandbox/creators",
             "/_sandbox/config",
             "/_sandbox/reset",
+            "/_sandbox/posts",
+            "/_sandbox/posts/complete_draft",
+            "/_sandbox/posts/ban",
         )
     )
     page = (
@@ -270,6 +274,9 @@ _CONTROL: dict[str, tuple[tuple[str, ...], Callable[[Sandbox, Request], Response
     "/_sandbox/creators": (("GET", "POST"), creators),
     "/_sandbox/config": (("GET", "POST"), config),
     "/_sandbox/reset": (("POST",), reset),
+    "/_sandbox/posts": (("GET",), control_posts),
+    "/_sandbox/posts/complete_draft": (("POST",), control_complete_draft),
+    "/_sandbox/posts/ban": (("POST",), control_ban),
 }
 
 

@@ -7,10 +7,13 @@ status from the config (200 by default: what clients observe, §2.5/§13).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sandbox.ids import new_access_token, new_client_token, new_refresh_token, secret_hash
 from sandbox.web import Request, Response, json_response, oauth_error
@@ -63,12 +66,31 @@ def _check_client(sb: Sandbox, form: dict[str, str]) -> None:
         raise _OAuthError("invalid_client", CLIENT_INVALID)
 
 
-def pkce_ok(challenge: str, verifier: str | None) -> bool:
-    """§1.2: TikTok's S256 is the *hex* SHA-256 of the verifier, not RFC 7636 base64url."""
+def is_web_redirect(redirect_uri: str) -> bool:
+    """An https redirect to a host that is not loopback: a web app, not a desktop one."""
+    parts = urlsplit(redirect_uri)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a DNS name other than localhost
+
+
+def pkce_ok(challenge: str, verifier: str | None, *, allow_base64url: bool = False) -> bool:
+    """TikTok's S256 is the *hex* SHA-256 of the verifier, not RFC 7636 base64url
+    (https://developers.tiktok.com/doc/login-kit-desktop). Web redirect URIs also take the
+    RFC 7636 form: standard clients (Arctic) send it there and their users connect."""
     if verifier is None or not _VERIFIER_RE.match(verifier):
         return False
-    expected = hashlib.sha256(verifier.encode()).hexdigest()
-    return hmac.compare_digest(expected, challenge.lower())
+    digest = hashlib.sha256(verifier.encode()).digest()
+    if hmac.compare_digest(digest.hex(), challenge.lower()):
+        return True
+    if not allow_base64url:
+        return False
+    rfc7636 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(rfc7636, challenge)
 
 
 def _token_payload(
@@ -108,7 +130,9 @@ def _authorization_code(sb: Sandbox, req: Request, form: dict[str, str]) -> dict
             if form["redirect_uri"] != rec.redirect_uri:
                 raise _OAuthError("invalid_request", REDIRECT_MISMATCH)
             if rec.code_challenge is not None and not pkce_ok(
-                rec.code_challenge, form.get("code_verifier")
+                rec.code_challenge,
+                form.get("code_verifier"),
+                allow_base64url=is_web_redirect(rec.redirect_uri),
             ):
                 raise _OAuthError("invalid_request", PKCE_INVALID)
             # A verifier without a challenge is ignored (Postiz does this and it works, §1.2).

@@ -29,6 +29,26 @@ API_MESSAGES: dict[str, str] = {
 }
 
 
+class BodyStream:
+    """A request body not yet read (upload PUTs): read in blocks, straight to disk."""
+
+    def __init__(self, rfile: object, length: int) -> None:
+        self._rfile = rfile
+        self.remaining = length
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes; ConnectionError if the client stops sending mid-body."""
+        size = min(size, self.remaining)
+        if size <= 0:
+            return b""
+        data = self._rfile.read(size)  # type: ignore[attr-defined]
+        self.remaining -= len(data)
+        if len(data) < size:
+            self.remaining = 0
+            raise ConnectionError("the client closed the connection mid-body")
+        return data
+
+
 @dataclass
 class Request:
     method: str
@@ -38,6 +58,7 @@ class Request:
     body: bytes
     now: float  # simulated time when the request arrived
     log_id: str
+    stream: BodyStream | None = None  # set instead of `body` for upload PUTs
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)

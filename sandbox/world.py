@@ -357,6 +357,24 @@ class World:
             self._register(creator)
             return creator
 
+    def add_posted(self, username: str, video: Video) -> bool:
+        """Add a video published through the Content Posting API; False if already there.
+
+        Its create_time is moved to the next free second (create_time is unique per creator:
+        the video/list cursor is built on it)."""
+        with self._lock:
+            creator = self.creators[username]
+            if video.id in self._videos:
+                return False
+            taken = set(creator.times)
+            while video.create_time in taken:
+                video.create_time += 1
+            creator.videos.append(video)
+            creator.__post_init__()  # rebuild the sorted indexes
+            creator._stats.clear()
+            self._videos[video.id] = video
+            return True
+
     def ensure_synthetic(self, extras: Iterable[tuple[str, str, int]]) -> None:
         """Build the stored extra creators this process has not built yet."""
         for username, display_name, count in extras:
