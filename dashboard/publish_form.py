@@ -119,18 +119,13 @@ def caption_counter(text: str, limit: int) -> tuple[str, bool]:
 
 
 def post_blockers(
-    request: PostRequest | None, creator: CreatorInfo, media_problems: Sequence[str]
+    request: PostRequest, creator: CreatorInfo, media_problems: Sequence[str]
 ) -> list[str]:
-    """Why Post cannot be clicked yet; [] means it may be. ``request`` is None until media is
-    chosen. The list is the Post button's hover text, one full sentence per reason."""
-    blockers: list[str] = []
-    if request is None:
-        blockers.append("Add the video (or photos) to post first.")
-    elif media_problems:
-        blockers.append("Fix the media problems listed above first.")
-    if request is not None:
-        blockers += [p for p in validate(request, creator) if p not in blockers]
-    return blockers
+    """Why Post cannot be clicked yet; [] means it may be. ``request.source`` is None until
+    media is chosen (validate then asks for it). The list is the Post button's hover text,
+    one full sentence per reason."""
+    blockers = ["Fix the media problems listed above first."] if media_problems else []
+    return blockers + [p for p in validate(request, creator) if p not in blockers]
 
 
 def post_help(blockers: Sequence[str], mode: str) -> str:

@@ -92,16 +92,14 @@ def _form(account, creator) -> None:
             "chosen by the creator in TikTok when they post the draft."
         )
 
-    request = None
-    if chosen.source is not None:
-        request = PostRequest(
-            open_id=account.open_id,
-            mode=mode,
-            source=chosen.source,
-            caption=caption,
-            photo_title=photo_title,
-            **values,
-        )
+    request = PostRequest(
+        open_id=account.open_id,
+        mode=mode,
+        source=chosen.source,  # None until chosen: validate() then asks for the media
+        caption=caption,
+        photo_title=photo_title,
+        **values,
+    )
     blockers = form.post_blockers(request, creator, [str(p) for p in chosen.problems])
 
     st.divider()
@@ -118,7 +116,7 @@ def _form(account, creator) -> None:
         help=form.post_help(blockers, mode),
         icon=":material/send:",
     )
-    if clicked and request is not None and not blockers:
+    if clicked and not blockers:
         status.post(request, creator)
 
 

@@ -82,7 +82,8 @@ def test_caption_counter_flags_one_unit_too_many():
 
 
 def test_post_needs_media_first():
-    assert form.post_blockers(None, creator(), []) == ["Add the video (or photos) to post first."]
+    assert form.post_blockers(request(source=None), creator(), []) == [
+        "A video post needs a video file or a video URL."]
     blockers = form.post_blockers(request(), creator(), ["The video is too long."])
     assert blockers == ["Fix the media problems listed above first."]
 

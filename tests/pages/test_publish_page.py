@@ -1,0 +1,344 @@
+"""The Publish page with AppTest against the embedded sandbox: every rule of TikTok's Content
+Sharing Guidelines (https://developers.tiktok.com/doc/content-sharing-guidelines) as the page
+draws it, with the sandbox's demo creators (sandbox/catalog.py):
+
+- lunakitchen: public account, every interaction allowed;
+- quietpotter: private account (duet and stitch disabled, follower-only privacy options);
+- trailrunnerjo: public, comments and stitch switched off by the creator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import requests
+
+import services.publishing
+from dashboard.publish_form import PRIVACY_PLACEHOLDER
+from services.publishing import (
+    BRANDED_CONTENT_POLICY_URL,
+    BRANDED_NOT_PRIVATE,
+    DISCLOSURE_NEEDS_CHOICE,
+    MUSIC_USAGE_URL,
+)
+from tests.media import make_not_a_video, make_video
+from tests.pages.conftest import connect_demo, current_runtime, open_page, texts
+
+BASIC = ("user.info.basic", "user.info.profile", "user.info.stats", "video.list")
+PUBLISHING = (*BASIC, "video.publish", "video.upload")
+CREATOR_INFO = "/v2/post/publish/creator_info/query/"
+INIT_PATHS = ("/v2/post/publish/video/init/", "/v2/post/publish/inbox/video/init/",
+              "/v2/post/publish/content/init/")
+
+
+def connect(creator: str = "lunakitchen", scopes=PUBLISHING):
+    rt = current_runtime()
+    account = connect_demo(rt, creator, requested=tuple(scopes))
+    return rt, account
+
+
+def everything(at) -> str:
+    """All text a person reads, including st.text (plain) elements."""
+    return texts(at) + "\n" + "\n".join(str(t.value) for t in at.text)
+
+
+def calls(rt, path: str) -> int:
+    log = requests.get(f"{rt.settings.api_base_url}/_sandbox/requests", params={"path": path},
+                       timeout=10).json()
+    return len(log)
+
+
+def upload(at, path, mime="video/mp4"):
+    at.file_uploader[0].set_value((path.name, path.read_bytes(), mime))
+    return at.run()
+
+
+@pytest.fixture
+def video(tmp_path):
+    return make_video(tmp_path / "clip.mp4", seconds=1, fps=24, width=360, height=640)
+
+
+# ---------------------------------------------------------------- 1. creator info
+
+
+def test_without_accounts_the_page_points_to_accounts():
+    at = open_page("publish")
+    assert not at.exception
+    assert "No account to post to" in texts(at)
+    assert any("accounts" in str(link.proto.page) for link in at.get("page_link"))
+
+
+def test_nickname_is_shown_and_creator_info_is_fetched_on_every_render():
+    rt, _ = connect()
+    at = open_page("publish")
+    assert not at.exception, at.exception
+    assert "Posting to" in texts(at)
+    assert "Luna's Kitchen (@lunakitchen)" in [t.value for t in at.text]
+    first = calls(rt, CREATOR_INFO)
+    assert first >= 1
+    at.text_area(key="publish_caption").input("hello").run()
+    at.run()
+    assert calls(rt, CREATOR_INFO) == first + 2  # never cached: once per run
+
+
+def test_creator_who_cannot_post_stops_the_form_with_the_reason(monkeypatch):
+    connect()
+    real = services.publishing.fetch_creator_info
+
+    def blocked(runtime, open_id, **kw):
+        info = real(runtime, open_id, **kw)
+        return replace(info, can_post=False, blocked_code="spam_risk_too_many_posts",
+                       blocked_reason="This creator has posted too much today.")
+
+    monkeypatch.setattr(services.publishing, "fetch_creator_info", blocked)
+    at = open_page("publish")
+    assert not at.exception
+    assert "cannot post right now — try again later" in at.error[0].value
+    assert "This creator has posted too much today." in [t.value for t in at.text]
+    assert not [b for b in at.button if b.key == "publish_post"]
+    assert not [s for s in at.selectbox if s.key == "publish_privacy"]
+
+
+def test_hostile_nickname_is_plain_text(monkeypatch):
+    connect()
+    hostile = "**Boss** <script>alert(1)</script> :red[x] [click](https://evil.example)"
+    real = services.publishing.fetch_creator_info
+    monkeypatch.setattr(services.publishing, "fetch_creator_info",
+                        lambda *a, **kw: replace(real(*a, **kw), nickname=hostile))
+    at = open_page("publish")
+    assert not at.exception
+    assert f"{hostile} (@lunakitchen)" in [t.value for t in at.text]
+    assert not any(hostile in str(m.value) for m in at.markdown)
+
+
+# ---------------------------------------------------------------- modes and the grant
+
+
+def test_modes_follow_the_grant():
+    connect()
+    at = open_page("publish")
+    assert at.radio(key="publish_mode").options == [
+        "Post now", "Send to TikTok drafts", "Photo post"]
+    assert not [b for b in at.button if b.key == "publish_grant_more"]
+
+
+def test_drafts_only_grant_hides_direct_and_photo_and_offers_grant_more():
+    connect(scopes=(*BASIC, "video.upload"))
+    at = open_page("publish")
+    assert not at.exception, at.exception
+    assert at.radio(key="publish_mode").options == ["Send to TikTok drafts"]
+    page = texts(at)
+    assert "Post now needs the `video.publish` permission" in page
+    assert "video.publish" in at.button(key="publish_grant_more").help
+
+
+def test_no_posting_permission_says_which_is_missing():
+    connect(scopes=BASIC)
+    at = open_page("publish")
+    assert not at.exception
+    page = texts(at)
+    assert "needs the `video.publish` permission" in page
+    assert "needs the `video.upload` permission" in page
+    assert not [r for r in at.radio if r.key == "publish_mode"]
+    assert at.button(key="publish_grant_more").label == "Grant more"
+
+
+# ---------------------------------------------------------------- 2. metadata
+
+
+def test_privacy_has_no_default_and_only_the_creators_options():
+    connect()
+    at = open_page("publish")
+    privacy = at.selectbox(key="publish_privacy")
+    assert privacy.value is None
+    assert privacy.proto.placeholder == PRIVACY_PLACEHOLDER
+    assert privacy.options == ["Everyone", "Friends (followers you follow back)", "Only me"]
+
+
+def test_private_account_gets_follower_options():
+    connect("quietpotter")
+    at = open_page("publish")
+    assert at.selectbox(key="publish_privacy").options == [
+        "Followers", "Friends (followers you follow back)", "Only me"]
+
+
+def test_interactions_and_toggles_are_off_by_default():
+    connect()
+    at = open_page("publish")
+    for key in ("publish_allow_comment", "publish_allow_duet", "publish_allow_stitch"):
+        assert at.checkbox(key=key).value is False
+        assert at.checkbox(key=key).disabled is False
+    assert at.toggle(key="publish_disclose").value is False
+    assert at.toggle(key="publish_aigc").value is False
+    assert not any("labeled as" in i.value for i in at.info)  # no label prompt by default
+
+
+def test_interactions_the_creator_disabled_are_greyed_out_with_why():
+    connect("trailrunnerjo")
+    at = open_page("publish")
+    comment, duet, stitch = (at.checkbox(key=f"publish_allow_{k}")
+                             for k in ("comment", "duet", "stitch"))
+    assert comment.disabled and stitch.disabled and not duet.disabled
+    assert "comments" in comment.help and "Stitch" in stitch.help
+    assert comment.value is False and stitch.value is False
+
+
+def test_private_account_cannot_allow_duet_or_stitch():
+    connect("quietpotter")
+    at = open_page("publish")
+    assert at.checkbox(key="publish_allow_duet").disabled
+    assert at.checkbox(key="publish_allow_stitch").disabled
+    assert not at.checkbox(key="publish_allow_comment").disabled
+
+
+def test_photo_post_shows_only_allow_comment_and_its_own_limits():
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_mode").set_value("photo").run()
+    keys = {c.key for c in at.checkbox}
+    assert "publish_allow_comment" in keys
+    assert not keys & {"publish_allow_duet", "publish_allow_stitch"}
+    page = texts(at)
+    assert "0 / 90 characters" in page and "0 / 4,000 characters" in page
+    assert not [n for n in at.number_input if n.key == "publish_cover_ms"]
+
+
+def test_drafts_explain_that_the_creator_chooses_settings_in_tiktok():
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_mode").set_value("draft").run()
+    page = texts(at)
+    assert "chosen by the creator in TikTok" in page
+    assert not [s for s in at.selectbox if s.key == "publish_privacy"]
+    assert at.button(key="publish_post").label == "Send to TikTok drafts"
+
+
+def test_caption_counter_counts_utf16_units():
+    connect()
+    at = open_page("publish")
+    assert "0 / 2,200 characters" in texts(at)
+    at.text_area(key="publish_caption").input("hi 👨‍👩‍👧‍👦 🇯🇵").run()
+    assert "19 / 2,200 characters" in texts(at)  # "hi " 3 + family 11 + " " 1 + flag 4
+    at.text_area(key="publish_caption").input("😀" * 1101).run()
+    assert "2,202 / 2,200 characters" in texts(at) and "too long" in texts(at)
+
+
+def test_music_usage_declaration_with_link_above_post():
+    connect()
+    at = open_page("publish")
+    statement = [m.value for m in at.markdown if m.value.startswith("By posting")]
+    assert len(statement) == 1
+    assert "TikTok's Music Usage Confirmation" in statement[0]
+    assert MUSIC_USAGE_URL in statement[0] and BRANDED_CONTENT_POLICY_URL not in statement[0]
+
+
+# ---------------------------------------------------------------- 3-4. disclosure
+
+
+def _ready_form(at, video):
+    at = upload(at, video)
+    assert not at.exception, at.exception
+    at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
+    return at
+
+
+def test_valid_form_enables_post(video):
+    connect()
+    at = open_page("publish")
+    post = at.button(key="publish_post")
+    assert post.disabled and "Choose who can see this post" in post.help
+    at = _ready_form(at, video)
+    assert at.button(key="publish_post").disabled is False, at.button(key="publish_post").help
+
+
+def test_disclosure_on_without_a_choice_disables_post_with_exact_hover_text(video):
+    connect()
+    at = _ready_form(open_page("publish"), video)
+    at.toggle(key="publish_disclose").set_value(True).run()
+    post = at.button(key="publish_post")
+    assert post.disabled
+    assert post.help == DISCLOSURE_NEEDS_CHOICE
+    assert at.checkbox(key="publish_your_brand").value is False
+    assert at.checkbox(key="publish_branded").value is False
+    assert not any("labeled as" in i.value for i in at.info)
+
+
+def test_your_brand_is_promotional_content_and_keeps_the_music_statement(video):
+    connect()
+    at = _ready_form(open_page("publish"), video)
+    at.toggle(key="publish_disclose").set_value(True).run()
+    at.checkbox(key="publish_your_brand").check().run()
+    assert at.button(key="publish_post").disabled is False
+    assert "Your video will be labeled as 'Promotional content'" in [i.value for i in at.info]
+    statement = next(m.value for m in at.markdown if m.value.startswith("By posting"))
+    assert "TikTok's Music Usage Confirmation" in statement
+    assert "Branded Content Policy" not in statement
+
+
+@pytest.mark.parametrize("also_your_brand", [False, True])
+def test_branded_content_is_paid_partnership_with_the_policy_statement(video, also_your_brand):
+    connect()
+    at = _ready_form(open_page("publish"), video)
+    at.toggle(key="publish_disclose").set_value(True).run()
+    if also_your_brand:
+        at.checkbox(key="publish_your_brand").check().run()
+    at.checkbox(key="publish_branded").check().run()
+    infos = [i.value for i in at.info]
+    assert "Your video will be labeled as 'Paid partnership'" in infos
+    assert not any("Promotional content" in i for i in infos)
+    statement = next(m.value for m in at.markdown if m.value.startswith("By posting"))
+    assert "TikTok's Branded Content Policy and Music Usage Confirmation" in statement
+    assert BRANDED_CONTENT_POLICY_URL in statement and MUSIC_USAGE_URL in statement
+
+
+def test_branded_content_first_takes_only_me_out_of_privacy():
+    connect()
+    at = open_page("publish")
+    at.toggle(key="publish_disclose").set_value(True).run()
+    at.checkbox(key="publish_branded").check().run()
+    privacy = at.selectbox(key="publish_privacy")
+    assert "Only me" not in privacy.options
+    assert BRANDED_NOT_PRIVATE in privacy.help
+
+
+def test_only_me_first_disables_branded_content_and_says_why():
+    connect()
+    at = open_page("publish")
+    at.selectbox(key="publish_privacy").set_value("SELF_ONLY").run()
+    at.toggle(key="publish_disclose").set_value(True).run()
+    branded = at.checkbox(key="publish_branded")
+    assert branded.disabled and branded.value is False
+    assert branded.help == BRANDED_NOT_PRIVATE
+    assert BRANDED_NOT_PRIVATE in texts(at)
+
+
+# ---------------------------------------------------------------- media pre-flight
+
+
+def test_bad_media_is_listed_with_a_fix_before_any_tiktok_call(tmp_path):
+    rt, _ = connect()
+    at = open_page("publish")
+    at = upload(at, make_not_a_video(tmp_path / "holiday.mp4"))
+    assert not at.exception
+    problems = [t.value for t in at.text if t.value.startswith("•")]
+    assert problems and "How to fix:" in problems[0] and "PNG" in problems[0]
+    at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
+    assert at.button(key="publish_post").disabled
+    assert "Fix the media problems" in at.button(key="publish_post").help
+    assert sum(calls(rt, p) for p in INIT_PATHS) == 0
+
+
+def test_too_small_video_is_refused_in_preflight(tmp_path):
+    connect()
+    at = upload(open_page("publish"), make_video(tmp_path / "tiny.mp4", seconds=1, fps=24,
+                                                   width=320, height=240))
+    problems = "\n".join(t.value for t in at.text)
+    assert "width is 320 px" in problems
+
+
+def test_preview_and_facts_of_the_uploaded_video(video):
+    connect()
+    at = upload(open_page("publish"), video)
+    assert at.get("video"), "no preview"
+    assert "MP4 · h264 · 360×640 · 24 fps" in texts(at)
