@@ -106,6 +106,13 @@ def _checked(video_size: int, chunk_size: int) -> ChunkPlan:
             f"file (got {chunk_size:,} bytes for a {video_size:,}-byte file)."
         )
     count = video_size // chunk_size
+    if count == 1:
+        # TikTok: a single chunk must declare chunk_size == video_size ("The chunk size is
+        # invalid" otherwise).
+        raise ChunkPlanError(
+            f"A {chunk_size:,}-byte chunk makes one chunk of a {video_size:,}-byte file; a "
+            "single chunk must be the whole file."
+        )
     if not 1 <= count <= MAX_CHUNKS:
         raise ChunkPlanError(
             f"{count:,} chunks of {chunk_size:,} bytes; TikTok takes 1 to {MAX_CHUNKS}."
