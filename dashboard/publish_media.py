@@ -1,10 +1,12 @@
 """The Publish form's media step: where the video (or photos) comes from, its checks, a preview.
 
 Streamlit keeps an upload in RAM (``UploadedFile`` is a BytesIO), so an upload is spooled to
-``<data dir>/uploads/`` once (services.publishing.spool_upload) and everything after that reads
-the file from disk. Files too big to push through a browser are copied to that same folder on
-the server (scp, rsync, a mounted share) and picked from a list: the page never takes a typed
-path, so nobody with access to Reelboard can post an arbitrary file of the server to TikTok.
+``<data dir>/uploads/`` once (services.publishing.spool_upload, which removes its copy once the
+post is settled) and everything after that reads the file from disk. Files too big to push
+through a browser are copied to ``<data dir>/uploads/server/`` on the server (scp, rsync, a
+mounted share) and picked from a list. The page never takes a typed path, so nobody with access
+to Reelboard can post an arbitrary file of the server to TikTok; to use another folder, point
+REELBOARD_DATA_DIR elsewhere or link the folder there. Reelboard never deletes those files.
 Videos already on a verified web domain are pulled by TikTok itself (PULL_FROM_URL,
 https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide); photos can only
 come that way.
@@ -49,8 +51,10 @@ class MediaChoice:
     problems: list[Problem] = field(default_factory=list)
 
 
-def uploads_dir(data_dir: Path) -> Path:
-    return data_dir / "uploads"
+def server_dir(data_dir: Path) -> Path:
+    """Where large files are placed by hand; a sub-folder, so spooled copies (which the
+    service deletes when a post settles) never mix with them."""
+    return data_dir / "uploads" / "server"
 
 
 def server_files(folder: Path) -> list[Path]:
@@ -133,7 +137,7 @@ def _uploaded(data_dir: Path) -> Path | None:
 
 
 def _server_file(data_dir: Path) -> Path | None:
-    folder = uploads_dir(data_dir)
+    folder = server_dir(data_dir)
     files = server_files(folder)
     st.caption(
         "For videos too large for the browser: copy the file into this folder on the "

@@ -28,8 +28,11 @@ from tests.pages.conftest import connect_demo, current_runtime, open_page, texts
 BASIC = ("user.info.basic", "user.info.profile", "user.info.stats", "video.list")
 PUBLISHING = (*BASIC, "video.publish", "video.upload")
 CREATOR_INFO = "/v2/post/publish/creator_info/query/"
-INIT_PATHS = ("/v2/post/publish/video/init/", "/v2/post/publish/inbox/video/init/",
-              "/v2/post/publish/content/init/")
+INIT_PATHS = (
+    "/v2/post/publish/video/init/",
+    "/v2/post/publish/inbox/video/init/",
+    "/v2/post/publish/content/init/",
+)
 
 
 def connect(creator: str = "lunakitchen", scopes=PUBLISHING):
@@ -44,8 +47,9 @@ def everything(at) -> str:
 
 
 def calls(rt, path: str) -> int:
-    log = requests.get(f"{rt.settings.api_base_url}/_sandbox/requests", params={"path": path},
-                       timeout=10).json()
+    log = requests.get(
+        f"{rt.settings.api_base_url}/_sandbox/requests", params={"path": path}, timeout=10
+    ).json()
     return len(log)
 
 
@@ -82,20 +86,18 @@ def test_nickname_is_shown_and_creator_info_is_fetched_on_every_render():
     assert calls(rt, CREATOR_INFO) == first + 2  # never cached: once per run
 
 
-def test_creator_who_cannot_post_stops_the_form_with_the_reason(monkeypatch):
-    connect()
-    real = services.publishing.fetch_creator_info
-
-    def blocked(runtime, open_id, **kw):
-        info = real(runtime, open_id, **kw)
-        return replace(info, can_post=False, blocked_code="spam_risk_too_many_posts",
-                       blocked_reason="This creator has posted too much today.")
-
-    monkeypatch.setattr(services.publishing, "fetch_creator_info", blocked)
+def test_creator_who_cannot_post_stops_the_form_with_the_reason():
+    rt, _ = connect()
+    requests.post(
+        f"{rt.settings.api_base_url}/_sandbox/posts/ban",
+        json={"creator": "lunakitchen", "banned": True},
+        timeout=10,
+    ).raise_for_status()
     at = open_page("publish")
     assert not at.exception
     assert "cannot post right now — try again later" in at.error[0].value
-    assert "This creator has posted too much today." in [t.value for t in at.text]
+    assert "Luna's Kitchen (@lunakitchen)" in [t.value for t in at.text]  # still says who
+    assert any("blocked this creator from posting" in t.value for t in at.text)  # why
     assert not [b for b in at.button if b.key == "publish_post"]
     assert not [s for s in at.selectbox if s.key == "publish_privacy"]
 
@@ -104,8 +106,11 @@ def test_hostile_nickname_is_plain_text(monkeypatch):
     connect()
     hostile = "**Boss** <script>alert(1)</script> :red[x] [click](https://evil.example)"
     real = services.publishing.fetch_creator_info
-    monkeypatch.setattr(services.publishing, "fetch_creator_info",
-                        lambda *a, **kw: replace(real(*a, **kw), nickname=hostile))
+    monkeypatch.setattr(
+        services.publishing,
+        "fetch_creator_info",
+        lambda *a, **kw: replace(real(*a, **kw), nickname=hostile),
+    )
     at = open_page("publish")
     assert not at.exception
     assert f"{hostile} (@lunakitchen)" in [t.value for t in at.text]
@@ -119,7 +124,10 @@ def test_modes_follow_the_grant():
     connect()
     at = open_page("publish")
     assert at.radio(key="publish_mode").options == [
-        "Post now", "Send to TikTok drafts", "Photo post"]
+        "Post now",
+        "Send to TikTok drafts",
+        "Photo post",
+    ]
     assert not [b for b in at.button if b.key == "publish_grant_more"]
 
 
@@ -160,7 +168,10 @@ def test_private_account_gets_follower_options():
     connect("quietpotter")
     at = open_page("publish")
     assert at.selectbox(key="publish_privacy").options == [
-        "Followers", "Friends (followers you follow back)", "Only me"]
+        "Followers",
+        "Friends (followers you follow back)",
+        "Only me",
+    ]
 
 
 def test_interactions_and_toggles_are_off_by_default():
@@ -177,8 +188,9 @@ def test_interactions_and_toggles_are_off_by_default():
 def test_interactions_the_creator_disabled_are_greyed_out_with_why():
     connect("trailrunnerjo")
     at = open_page("publish")
-    comment, duet, stitch = (at.checkbox(key=f"publish_allow_{k}")
-                             for k in ("comment", "duet", "stitch"))
+    comment, duet, stitch = (
+        at.checkbox(key=f"publish_allow_{k}") for k in ("comment", "duet", "stitch")
+    )
     assert comment.disabled and stitch.disabled and not duet.disabled
     assert "comments" in comment.help and "Stitch" in stitch.help
     assert comment.value is False and stitch.value is False
@@ -331,8 +343,10 @@ def test_bad_media_is_listed_with_a_fix_before_any_tiktok_call(tmp_path):
 
 def test_too_small_video_is_refused_in_preflight(tmp_path):
     connect()
-    at = upload(open_page("publish"), make_video(tmp_path / "tiny.mp4", seconds=1, fps=24,
-                                                   width=320, height=240))
+    at = upload(
+        open_page("publish"),
+        make_video(tmp_path / "tiny.mp4", seconds=1, fps=24, width=320, height=240),
+    )
     problems = "\n".join(t.value for t in at.text)
     assert "width is 320 px" in problems
 
@@ -342,3 +356,107 @@ def test_preview_and_facts_of_the_uploaded_video(video):
     at = upload(open_page("publish"), video)
     assert at.get("video"), "no preview"
     assert "MP4 · h264 · 360×640 · 24 fps" in texts(at)
+
+
+def test_a_file_placed_in_the_server_folder_can_be_picked(tmp_path, video):
+    rt, _ = connect()
+    folder = rt.settings.data_dir / "uploads" / "server"
+    folder.mkdir(parents=True)
+    (folder / "big-launch.mp4").write_bytes(video.read_bytes())
+    at = open_page("publish")
+    at.radio(key="publish_source").set_value("server").run()
+    assert str(folder) in [t.value for t in at.text]
+    at.selectbox(key="publish_server_file").set_value("big-launch.mp4").run()
+    assert not at.exception
+    assert "MP4 · h264 · 360×640 · 24 fps" in texts(at)
+
+
+# ---------------------------------------------------------------- 5. posting and the outcome
+
+
+def advance(rt, seconds: float) -> None:
+    requests.post(
+        f"{rt.settings.api_base_url}/_sandbox/clock", json={"advance": seconds}, timeout=10
+    ).raise_for_status()
+
+
+def test_quotas_are_shown_before_posting():
+    connect()
+    at = open_page("publish")
+    assert "Posts in the last 24 h through Reelboard: 0 of about 15" in texts(at)
+    at.radio(key="publish_mode").set_value("draft").run()
+    assert "Pending drafts in the last 24 h: 0 of 5" in texts(at)
+
+
+def test_post_now_uploads_then_follows_the_status_until_published(video):
+    rt, _ = connect()
+    at = _ready_form(open_page("publish"), video)
+    at.text_area(key="publish_caption").input("Launch day #reelboard").run()
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
+    assert at.session_state["publish_job"] is not None
+    assert "TikTok may take a few minutes" in everything(at)
+    advance(rt, 30)  # past the sandbox's processing and moderation delays
+    at.run()
+    assert not at.exception, at.exception
+    success = [s.value for s in at.success]
+    assert any("Posted to @lunakitchen" in s and "PUBLISH_COMPLETE" in s for s in success)
+    assert next(b.proto.url for b in at.link_button).startswith(
+        "https://www.tiktok.com/@lunakitchen/video/"
+    )
+    history = at.dataframe[0].value
+    assert list(history["caption"]) == ["Launch day #reelboard"]
+    assert list(history["mode"]) == ["Post now"]
+
+
+def test_a_second_click_is_already_queued_not_a_second_post(video):
+    rt, _ = connect()
+    at = _ready_form(open_page("publish"), video)
+    at.button(key="publish_post").click().run()
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert any("Already queued" in i.value for i in at.info)
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
+
+
+def test_drafts_reach_the_creators_inbox_with_what_to_do_next(video):
+    rt, _ = connect()
+    at = open_page("publish")
+    at.radio(key="publish_mode").set_value("draft").run()
+    at = upload(at, video)
+    assert at.button(key="publish_post").disabled is False, at.button(key="publish_post").help
+    at.button(key="publish_post").click().run()
+    advance(rt, 30)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("TikTok drafts" in s.value and "SEND_TO_USER_INBOX" in s.value for s in at.success)
+    assert "notification in the TikTok app" in everything(at)
+    assert calls(rt, "/v2/post/publish/inbox/video/init/") == 1
+
+
+def test_refused_post_says_why_whether_to_retry_and_the_log_id(video):
+    connect("freshbrand.lab")  # the app is unaudited for this public account
+    at = _ready_form(open_page("publish"), video)
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert any("Not posted" in e.value for e in at.error)
+    page = everything(at)
+    assert "private" in page.lower()
+    assert "Posting the same thing again will fail the same way" in page
+    assert "TikTok log id:" in page
+
+
+def test_hostile_caption_is_sent_as_typed_and_shown_as_text(video):
+    rt, _ = connect()
+    hostile = "<img src=x onerror=alert(1)> **bold** :red[x] $x$ [a](javascript:alert(1))"
+    at = _ready_form(open_page("publish"), video)
+    at.text_area(key="publish_caption").input(hostile).run()
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["caption"]) == [hostile]
+    assert not any(hostile in str(m.value) for m in at.markdown)
+    posts = requests.get(
+        f"{rt.settings.api_base_url}/_sandbox/posts", params={"creator": "lunakitchen"}, timeout=10
+    ).json()
+    assert hostile in str(posts)

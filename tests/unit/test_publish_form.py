@@ -23,17 +23,29 @@ PUBLIC = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY")
 
 def creator(**changes) -> CreatorInfo:
     base = CreatorInfo(
-        open_id="oid", nickname="Luna", username="lunakitchen", avatar_url=None,
-        privacy_level_options=PUBLIC, comment_disabled=False, duet_disabled=False,
-        stitch_disabled=False, max_video_post_duration_sec=300, can_post=True,
-        blocked_reason=None, allowed_modes=("direct", "draft", "photo"),
+        open_id="oid",
+        nickname="Luna",
+        username="lunakitchen",
+        avatar_url=None,
+        privacy_level_options=PUBLIC,
+        comment_disabled=False,
+        duet_disabled=False,
+        stitch_disabled=False,
+        max_video_post_duration_sec=300,
+        can_post=True,
+        blocked_reason=None,
+        allowed_modes=("direct", "draft", "photo"),
     )
     return replace(base, **changes)
 
 
 def request(**changes) -> PostRequest:
-    base = PostRequest(open_id="oid", mode="direct", source=FileSource(Path("/tmp/v.mp4")),
-                       privacy_level="PUBLIC_TO_EVERYONE")
+    base = PostRequest(
+        open_id="oid",
+        mode="direct",
+        source=FileSource(Path("/tmp/v.mp4")),
+        privacy_level="PUBLIC_TO_EVERYONE",
+    )
     return replace(base, **changes)
 
 
@@ -49,7 +61,9 @@ def test_modes_follow_the_grant_and_name_the_missing_permission():
 def test_privacy_options_are_the_creators_own_and_only_me_goes_with_branded_content():
     private = creator(privacy_level_options=("FOLLOWER_OF_CREATOR", "SELF_ONLY"))
     assert form.privacy_options(private, branded=False) == (
-        ["FOLLOWER_OF_CREATOR", "SELF_ONLY"], [])
+        ["FOLLOWER_OF_CREATOR", "SELF_ONLY"],
+        [],
+    )
     allowed, removed = form.privacy_options(creator(), branded=True)
     assert allowed == ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS"]
     assert removed == [f"“Only me” is unavailable: {BRANDED_NOT_PRIVATE}"]
@@ -66,9 +80,17 @@ def test_interactions_disabled_where_the_creator_disabled_them_and_photos_get_co
     assert "comments" in photo[0].disabled_reason
 
 
-@pytest.mark.parametrize(("text", "units"), [
-    ("", 0), ("a" * 2200, 2200), ("😀", 2), ("🇯🇵", 4), ("👨‍👩‍👧‍👦", 11), ("e\u0301", 2),
-])
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [
+        ("", 0),
+        ("a" * 2200, 2200),
+        ("😀", 2),
+        ("🇯🇵", 4),
+        ("👨‍👩‍👧‍👦", 11),
+        ("e\u0301", 2),
+    ],
+)
 def test_caption_counter_counts_utf16_units(text, units):
     words, fits = form.caption_counter(text, 2200)
     assert words.startswith(f"{units:,} / 2,200 characters")
@@ -83,7 +105,8 @@ def test_caption_counter_flags_one_unit_too_many():
 
 def test_post_needs_media_first():
     assert form.post_blockers(request(source=None), creator(), []) == [
-        "A video post needs a video file or a video URL."]
+        "A video post needs a video file or a video URL."
+    ]
     blockers = form.post_blockers(request(), creator(), ["The video is too long."])
     assert blockers == ["Fix the media problems listed above first."]
 
@@ -106,7 +129,8 @@ def test_disclosure_on_with_nothing_ticked_has_exactly_the_guideline_hover_text(
 
 def test_branded_content_cannot_be_private():
     blockers = form.post_blockers(
-        request(disclose=True, brand_content=True, privacy_level="SELF_ONLY"), creator(), [])
+        request(disclose=True, brand_content=True, privacy_level="SELF_ONLY"), creator(), []
+    )
     assert any(BRANDED_NOT_PRIVATE in b for b in blockers)
 
 
@@ -131,4 +155,6 @@ def test_server_files_lists_only_videos_in_the_folder(tmp_path):
 
 def test_photo_urls_are_one_per_line():
     assert media.parse_photo_urls(" https://a/1.jpg \n\nhttps://a/2.jpg\n") == [
-        "https://a/1.jpg", "https://a/2.jpg"]
+        "https://a/1.jpg",
+        "https://a/2.jpg",
+    ]
