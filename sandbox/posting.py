@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -368,16 +369,17 @@ _PHOTO_FLAGS = ("disable_comment", "auto_add_music", "brand_content_toggle", "br
 def _direct_rules(
     sb: Sandbox, req: Request, grant: TokenGrant, creator: Creator, privacy: object
 ) -> None:
-    """403s of a direct post, in this order: ban, unaudited/public, active-user cap, privacy,
-    daily post cap."""
+    """403s of a direct post, in this order: ban, active-user cap, unaudited/public account,
+    privacy, daily post cap (TikTok does not document an order)."""
     oid = creator.open_id
     if _banned(sb, oid):
         raise _error(req, 403, "spam_risk_user_banned_from_posting", open_id=oid)
+    # The app-wide cap first: a client over its user cap is refused for any new user.
+    if _active_cap_reached(sb, grant, creator, req.now):
+        raise _error(req, 403, "reached_active_user_cap", open_id=oid)
     # The condition is the *account* being public, whatever privacy the post asks for.
     if _unaudited(sb, creator) and not creator.spec.is_private:
         raise _error(req, 403, "unaudited_client_can_only_post_to_private_accounts", open_id=oid)
-    if _active_cap_reached(sb, grant, creator, req.now):
-        raise _error(req, 403, "reached_active_user_cap", open_id=oid)
     if privacy not in privacy_options(creator):
         raise _error(req, 403, "privacy_level_option_mismatch", open_id=oid)
     if _usage(sb, oid, req.now)[0] >= sb.config.current.posts_per_day:
@@ -586,6 +588,13 @@ def _is_public(sb: Sandbox, post: dict) -> bool:
 
 
 def _pull(sb: Sandbox, publish_id: str, urls: list[str], media: str, max_s: int) -> None:
+    try:
+        _pull_all(sb, publish_id, urls, media, max_s)
+    except sqlite3.ProgrammingError:
+        pass  # the sandbox stopped (its store is closed) while this download ran
+
+
+def _pull_all(sb: Sandbox, publish_id: str, urls: list[str], media: str, max_s: int) -> None:
     result, info = "", None
     files: list[Path] = []
     done = 0

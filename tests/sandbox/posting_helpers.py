@@ -7,6 +7,7 @@ import datetime as dt
 import http.server
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,14 +111,15 @@ def upload_file(poster: Poster, path: Path, post_info: dict | None, inbox: bool 
 
 
 def wait_for(poster: Poster, publish_id: str, not_status: str, tries: int = 200) -> dict:
-    """Poll (real time, for PULL threads) until the status leaves `not_status`."""
-    import time
-
+    """Poll until the status leaves `not_status`. PULL downloads run on a real thread while the
+    test clock is frozen, so each round lets 1 simulated second pass (processing starts when
+    the download ends)."""
+    poster.sb.config(status_per_minute=1_000_000)
     for _ in range(tries):
         data = poster.data(publish_id)
         if data["status"] != not_status:
             return data
-        poster.sb.config(status_per_minute=1_000_000)
+        poster.sb.advance(1)
         time.sleep(0.05)
     raise AssertionError(f"{publish_id} stayed {not_status}")
 
