@@ -559,12 +559,14 @@ def _upload(db, runtime, tiktok, job_id: int, owner: str,
 
 
 def _resync(uploaded: int | None, chunks) -> int | None:
-    """TikTok's byte count after a 416, if it falls on a chunk boundary."""
+    """TikTok's byte count after a 416 (N or N+1, see posting.uploaded_from_header), if it
+    falls on a chunk boundary."""
     if uploaded is None:
         return None
-    for c in chunks:
-        if c.end + 1 == uploaded:
-            return uploaded
+    boundaries = {c.end + 1 for c in chunks}
+    for candidate in (uploaded, uploaded + 1):
+        if candidate in boundaries:
+            return candidate
     return None
 
 
@@ -692,10 +694,14 @@ def _reconcile(db, runtime, tiktok, row: dict[str, Any], clock: Clock) -> None:
     except (TikTokError, AccountError) as exc:
         log.info("reconcile job %s: video list failed (%s)", row["id"], exc.step)
         return
+    caption = row["caption"]
     for video in page.videos:
-        created = video.get("create_time")
-        if (video.get("title") == row["caption"] and isinstance(created, int)
-                and created >= since and _POST_ID.match(str(video.get("id", "")))):
+        created, title = video.get("create_time"), video.get("title")
+        # The Display API may shorten long titles: a long enough prefix of the caption counts.
+        same_text = isinstance(title, str) and len(title) >= min(len(caption), 100) and \
+            caption.startswith(title)
+        if (same_text and isinstance(created, int) and created >= since
+                and _POST_ID.match(str(video.get("id", "")))):
             jobs.update(db, row["id"], clock=clock, status="published",
                         post_ids=[str(video["id"])], error_code=None,
                         error_message="Found among the creator's videos after TikTok's answer "
@@ -840,8 +846,10 @@ def describe(job: PublishJob) -> Outcome:
                        "link; find it on the creator's profile in the TikTok app.")
         return Outcome(f"Posted to {where}", message, "success", False, job.log_id, url)
     if status == "cancelled":
-        return Outcome("Cancelled", "The post was cancelled; create a new one if you still "
-                       "want it.", "info", True, job.log_id, None)
+        advice = advice_for_fail_reason("publish_cancelled")
+        # Nothing exists at TikTok after a cancel, so posting it again cannot double-post.
+        return Outcome("Cancelled", f"{advice.explanation} {advice.fix}", "info", True,
+                       job.log_id, None)
     if status == "unknown":
         return Outcome(
             "Outcome unknown",

@@ -211,13 +211,16 @@ class _RangeReader:
 
 
 def uploaded_from_header(value: str | None) -> int | None:
-    """Bytes TikTok has, from ``Content-Range: bytes 0-{last}/{total}`` (None if absent)."""
+    """N from ``Content-Range: bytes 0-{N}/{total}``: the guide names N "UPLOADED_BYTES" (a
+    count); HTTP's own convention would make it the last byte's index. Callers accept either
+    reading where it lands on a chunk boundary (boundaries are ≥5 MiB apart, so at most one
+    does). None if the header is absent or unreadable."""
     if not value:
         return None
     match = _RANGE.search(value)
     if not match:
         return None
-    return int(match.group(2)) + 1
+    return int(match.group(2))
 
 
 def put_chunk(
