@@ -59,12 +59,11 @@ class MediaServer:
                 .not_valid_before(now - dt.timedelta(days=1))
                 .not_valid_after(now + dt.timedelta(days=1))
                 .sign(key, hashes.SHA256()))
-        pem = tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False)
-        pem.write(key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()))
-        pem.write(cert.public_bytes(serialization.Encoding.PEM))
-        pem.close()
+        with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as pem:
+            pem.write(key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+            pem.write(cert.public_bytes(serialization.Encoding.PEM))
         self._pem = pem.name
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(pem.name)
