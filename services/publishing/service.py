@@ -647,22 +647,21 @@ def _refresh(db, runtime, tiktok, job_id: int, clock: Clock) -> None:
 def _apply_status(db, runtime, row: dict[str, Any], data: dict[str, Any], clock: Clock) -> None:
     job_id = row["id"]
     state = data.get("status")
-    fields: dict[str, Any] = {"tiktok_status": state if isinstance(state, str) else None,
-                              "error_message": None}
+    fields: dict[str, Any] = {"tiktok_status": state if isinstance(state, str) else None}
     uploaded = data.get("uploaded_bytes")
     if isinstance(uploaded, int) and not isinstance(uploaded, bool) and uploaded >= 0:
         fields["uploaded_bytes"] = max(uploaded, row["uploaded_bytes"] or 0)
     if state in ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD"):
         all_sent = row["chunk_count"] is None or row["chunks_acked"] >= row["chunk_count"]
         if row["status"] == "unknown" or (row["status"] == "uploading" and all_sent):
-            fields["status"] = "processing"
+            fields.update(status="processing", error_message=None)
     elif state == "SEND_TO_USER_INBOX":
-        fields["status"] = "inbox"
+        fields.update(status="inbox", error_message=None)
     elif state == "PUBLISH_COMPLETE":
         ids = data.get("publicaly_available_post_id")  # TikTok's spelling
         post_ids = [str(i) for i in ids if isinstance(i, int | str) and not isinstance(i, bool)
                     and _POST_ID.match(str(i))] if isinstance(ids, list) else []
-        fields.update(status="published", post_ids=post_ids)
+        fields.update(status="published", post_ids=post_ids, error_message=None)
     elif state == "FAILED":
         reason = data.get("fail_reason")
         reason = reason if isinstance(reason, str) and reason else "unknown"
