@@ -1,4 +1,4 @@
-"""A local, faithful emulator of TikTok's Login Kit v2 and Display API.
+"""A local, faithful emulator of TikTok's Login Kit v2, Display API and Content Posting API.
 
     from sandbox import start_sandbox
     with start_sandbox(port=0) as sb:

@@ -110,6 +110,9 @@ class Sandbox:
         self.log.clear()
         self.config.reset()
         self.limiter.reset()
+        if self._media_dir is not None:  # half-uploaded media of the posts just removed
+            for leftover in self._media_dir.iterdir():
+                leftover.unlink(missing_ok=True)
 
     # --- dispatch -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:

@@ -116,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
                 # read whole here; the handler checks Content-Length itself.
                 raw = self.headers.get("Content-Length") or ""
                 req.stream = BodyStream(self.rfile, int(raw) if raw.isdigit() else 0)
+                if not raw.isdigit() or self.headers.get("Transfer-Encoding"):
+                    self.close_connection = True  # a body we cannot delimit is never read
             else:
                 req.body = self._read_body()
         except _BadRequestError as exc:

@@ -14,7 +14,7 @@ import random
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sandbox.catalog import DEMO_CREATORS, CreatorSpec, synthetic_spec
 from sandbox.growth import FollowerModel, VideoCurve, metric_instant
@@ -369,9 +369,11 @@ class World:
             taken = set(creator.times)
             while video.create_time in taken:
                 video.create_time += 1
-            creator.videos.append(video)
-            creator.__post_init__()  # rebuild the sorted indexes
-            creator._stats.clear()
+            # A new Creator object swapped in whole: a request holding the old one keeps a
+            # consistent snapshot (lists are never re-sorted in place under a reader).
+            updated = replace(creator, videos=[*creator.videos, video], _stats={})
+            self.creators[username] = updated
+            self._by_open_id[updated.open_id] = updated
             self._videos[video.id] = video
             return True
 

@@ -437,3 +437,37 @@ def test_bad_bodies_are_invalid_params(sb: Client) -> None:
         },
     ):
         assert _code(poster._post("video/init/", body)) == (400, "invalid_params"), body
+
+
+@pytest.mark.slow
+def test_large_chunks_are_streamed_to_disk_not_held_in_memory(sb: Client, tmp_path: Path) -> None:
+    """Two 40 MiB chunks go through the server while Python allocations stay far below one
+    chunk: the body is copied to disk in 1 MiB blocks (the client streams from a file too)."""
+    import tracemalloc
+
+    poster = connect_poster(sb)
+    chunk, total = 40 * MIB, 80 * MIB
+    r = poster.video_init({"privacy_level": "SELF_ONLY"}, file_source(total, chunk, 2))
+    pid, url = r.json()["data"]["publish_id"], r.json()["data"]["upload_url"]
+    part = tmp_path / "part.bin"
+    with part.open("wb") as f:
+        f.truncate(chunk)
+    tracemalloc.start()
+    try:
+        for first in (0, chunk):
+            with part.open("rb") as body:
+                put = sb.http.put(
+                    url,
+                    data=body,
+                    headers={
+                        "Content-Type": "video/mp4",
+                        "Content-Range": f"bytes {first}-{first + chunk - 1}/{total}",
+                    },
+                )
+            assert put.status_code == (206 if first == 0 else 201)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * MIB, f"peak Python allocations {peak / MIB:.1f} MiB"
+    sb.advance(5)
+    assert poster.data(pid) == {"status": "FAILED", "fail_reason": "file_format_check_failed"}
