@@ -139,6 +139,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         rt.stop()
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from services.publishing.cli import publish_from_cli
+
+    rt = _runtime()
+    try:
+        return publish_from_cli(rt, args, on_progress=None if args.quiet else ProgressBar())
+    finally:
+        rt.stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m services",
@@ -177,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                "Sandbox mode only: build daily history by replaying the real sync over the "
                "sandbox's simulated clock.")
     demo.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+
+    from services.publishing.cli import add_publish_parser
+
+    add_publish_parser(sub, cmd_publish)  # exit codes in services/publishing/cli.py
     return parser
 
 
