@@ -28,7 +28,16 @@ What the Publish page (and the CLI) call, in the order of the form:
    ``run_every`` (the CLI uses ``poll_until_settled``). Show ``describe(job) -> Outcome``
    (title, message, kind, retry_safe, log_id, post_url). ``PROCESSING_NOTE`` / ``DRAFT_NOTE``
    say what happens next.
-9. History: ``list_jobs(db, open_id, limit=50)``, each row through ``describe``.
+9. Recovery, each only on an explicit click: ``resume_upload(runtime, job.id, on_progress=cb)``
+   for an "Upload interrupted" job (same upload link, never a new init);
+   ``mark_not_posted(runtime, job.id, actor=who)`` once a person checked that an "Outcome
+   unknown" post is not on TikTok (this is what allows posting it again);
+   ``cancel(runtime, job.id)`` for a URL post TikTok is still downloading.
+10. History: ``list_jobs(db, open_id, limit=50)``, each row through ``describe``;
+    ``post_url(username, post_id)`` builds a safe link.
+
+Errors: every exception is a ``PublishError`` (a ``services.errors.ReelboardError``) with a
+``message`` fit for the UI; nothing here imports streamlit.
 """
 
 from services.publishing.captions import (

@@ -249,12 +249,15 @@ class PublishJob:
 
     @property
     def needs_polling(self) -> bool:
-        """The page keeps asking TikTok while this is True (fragment ``run_every``)."""
-        return self.status in ("processing",) or (
-            self.status == "uploading"
-            and self.chunk_count is not None
-            and self.chunks_acked >= self.chunk_count
-        )
+        """The page keeps calling refresh_status while this is True (fragment ``run_every``):
+        TikTok is processing, the upload is complete but unconfirmed, or a public post is
+        waiting for moderation to give it a link."""
+        if self.status == "processing":
+            return True
+        if self.status == "uploading":
+            return self.chunk_count is not None and self.chunks_acked >= self.chunk_count
+        return (self.status == "published" and not self.post_ids
+                and self.privacy_level == "PUBLIC_TO_EVERYONE")
 
 
 @dataclass(frozen=True)
