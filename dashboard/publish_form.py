@@ -311,7 +311,14 @@ def extras(mode: str) -> dict:
     return values
 
 
-def declaration_text(mode: str, organic: bool, branded: bool) -> None:
-    """§8 2/4: the consent statement right above Post, with its links (our own text)."""
+def declaration_markdown(organic: bool, branded: bool) -> str:
+    """The consent statement with each policy's name linked where the sentence names it."""
     sentence, links = declaration(organic, branded)
-    st.markdown(sentence + " " + " · ".join(f"[{name}]({url})" for name, url in links))
+    for name, url in links:
+        sentence = sentence.replace(name, f"[{name}]({url})", 1)
+    return sentence
+
+
+def declaration_text(organic: bool, branded: bool) -> None:
+    """§8 2/4: the consent statement right above Post (our own text and TikTok's URLs)."""
+    st.markdown(declaration_markdown(organic, branded))

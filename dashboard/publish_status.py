@@ -8,11 +8,13 @@ so past the deadline the page stops asking and says so — it never posts again 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from dashboard import runtime
 from services.publishing import (
@@ -29,6 +31,7 @@ from services.publishing import (
     describe,
     get_job,
     refresh_status,
+    resume_upload,
     submit,
 )
 
@@ -68,18 +71,55 @@ def quotas_line(quotas: Quotas, mode: str) -> None:
         )
 
 
-def post(request: PostRequest, creator: CreatorInfo) -> None:
-    """Run the post (write intent → init → upload) with a progress bar; remember the job."""
+def _shielded(work: Callable[[], PublishJob]) -> PublishJob:
+    """Run ``work`` to the end even if the user clicks something meanwhile.
+
+    Streamlit stops a running script at its next element call when a widget changes, which
+    would cut an upload off between two chunks. Elements drawn from another thread (here: the
+    progress bar) are not such stopping points, so the post runs on a worker thread that
+    carries this run's context, and this thread only waits; a pending rerun happens after the
+    job id is stored.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["job"] = work()
+        except BaseException as exc:  # handed to the script thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="reelboard-publish", daemon=True)
+    add_script_run_ctx(worker, get_script_run_ctx())
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["job"]  # type: ignore[return-value]
+
+
+def _progress_bar():
     bar = st.progress(0.0, text="Starting…")
 
     def on_progress(done: int, total: int | None, message: str) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=message)
 
+    return bar, on_progress
+
+
+def _follow(job_id: int) -> None:
+    st.session_state[JOB_KEY] = job_id
+    st.session_state[f"{JOB_KEY}_since"] = time.time()
+
+
+def post(request: PostRequest, creator: CreatorInfo) -> None:
+    """Run the post (write intent → init → upload) with a progress bar; remember the job."""
+    bar, on_progress = _progress_bar()
+    rt = runtime.get_runtime()
     try:
-        job = submit(runtime.get_runtime(), request, creator=creator, on_progress=on_progress)
+        job = _shielded(lambda: submit(rt, request, creator=creator, on_progress=on_progress))
     except AlreadyQueued as exc:
+        _follow(exc.job_id)
         bar.empty()
-        st.session_state[JOB_KEY] = exc.job_id
         st.info(
             f"Already queued — job #{exc.job_id} is on its way ({exc.status}); it was not "
             "sent again.",
@@ -97,9 +137,22 @@ def post(request: PostRequest, creator: CreatorInfo) -> None:
         st.error(f"**{exc.step.replace('_', ' ').capitalize()}**", icon=":material/error:")
         st.text(exc.message)  # may quote TikTok's own message: plain text
         return
+    _follow(job.id)
     bar.progress(1.0, text="Sent to TikTok.")
-    st.session_state[JOB_KEY] = job.id
-    st.session_state[f"{JOB_KEY}_since"] = time.time()
+
+
+def _resume(job_id: int) -> None:
+    """Continue an upload that stopped between chunks (same upload link, never a new init)."""
+    bar, on_progress = _progress_bar()
+    rt = runtime.get_runtime()
+    try:
+        _shielded(lambda: resume_upload(rt, job_id, on_progress=on_progress))
+    except PublishError as exc:
+        bar.empty()
+        st.text(exc.message)
+        return
+    _follow(job_id)
+    st.rerun()
 
 
 def status_panel() -> None:
@@ -110,10 +163,19 @@ def status_panel() -> None:
         job = get_job(db, job_id)
     if job is None:
         return
-    if job.needs_polling and not _past_deadline():
+    if keep_polling(job) and not _past_deadline():
         _poll(job_id)
     else:
         _outcome(job)
+
+
+def keep_polling(job: PublishJob) -> bool:
+    """Still processing, or published publicly but not yet through TikTok's moderation (the
+    public link appears only then)."""
+    awaiting_link = (
+        job.status == "published" and not job.post_ids and job.privacy_level == "PUBLIC_TO_EVERYONE"
+    )
+    return job.needs_polling or awaiting_link
 
 
 @st.fragment(run_every=POLL_EVERY_S)
@@ -124,7 +186,7 @@ def _poll(job_id: int) -> None:
         st.caption(f"Could not ask TikTok just now ({exc.step.replace('_', ' ')}); retrying.")
         return
     _outcome(job)
-    if not job.needs_polling or _past_deadline():
+    if not keep_polling(job) or _past_deadline():
         st.rerun()  # a full run draws the settled panel without the timer
 
 
@@ -155,6 +217,18 @@ def _outcome(job: PublishJob) -> None:
             st.link_button(
                 "Open the post on TikTok", outcome.post_url, icon=":material/open_in_new:"
             )
+        if (
+            job.status == "uploading"
+            and not job.needs_polling
+            and st.button(
+                "Resume upload",
+                key="publish_resume",
+                icon=":material/resume:",
+                help="Continues from the last part TikTok confirmed, with the same upload link "
+                "(valid for an hour). Nothing is posted twice.",
+            )
+        ):
+            _resume(job.id)
         if job.status == "inbox":
             st.caption(DRAFT_NOTE)
         elif not job.is_final:

@@ -103,9 +103,7 @@ def _form(account, creator) -> None:
     blockers = form.post_blockers(request, creator, [str(p) for p in chosen.problems])
 
     st.divider()
-    form.declaration_text(
-        mode, values.get("brand_organic", False), values.get("brand_content", False)
-    )
+    form.declaration_text(values.get("brand_organic", False), values.get("brand_content", False))
     st.caption(PROCESSING_NOTE)
     label = "Send to TikTok drafts" if mode == "draft" else "Post"
     clicked = st.button(

@@ -241,8 +241,10 @@ def test_music_usage_declaration_with_link_above_post():
     at = open_page("publish")
     statement = [m.value for m in at.markdown if m.value.startswith("By posting")]
     assert len(statement) == 1
-    assert "TikTok's Music Usage Confirmation" in statement[0]
-    assert MUSIC_USAGE_URL in statement[0] and BRANDED_CONTENT_POLICY_URL not in statement[0]
+    assert statement[0] == (
+        f"By posting, you agree to TikTok's [Music Usage Confirmation]({MUSIC_USAGE_URL})."
+    )
+    assert BRANDED_CONTENT_POLICY_URL not in statement[0]
 
 
 # ---------------------------------------------------------------- 3-4. disclosure
@@ -284,8 +286,9 @@ def test_your_brand_is_promotional_content_and_keeps_the_music_statement(video):
     assert at.button(key="publish_post").disabled is False
     assert "Your video will be labeled as 'Promotional content'" in [i.value for i in at.info]
     statement = next(m.value for m in at.markdown if m.value.startswith("By posting"))
-    assert "TikTok's Music Usage Confirmation" in statement
-    assert "Branded Content Policy" not in statement
+    assert statement == (
+        f"By posting, you agree to TikTok's [Music Usage Confirmation]({MUSIC_USAGE_URL})."
+    )
 
 
 @pytest.mark.parametrize("also_your_brand", [False, True])
@@ -300,8 +303,10 @@ def test_branded_content_is_paid_partnership_with_the_policy_statement(video, al
     assert "Your video will be labeled as 'Paid partnership'" in infos
     assert not any("Promotional content" in i for i in infos)
     statement = next(m.value for m in at.markdown if m.value.startswith("By posting"))
-    assert "TikTok's Branded Content Policy and Music Usage Confirmation" in statement
-    assert BRANDED_CONTENT_POLICY_URL in statement and MUSIC_USAGE_URL in statement
+    assert statement == (
+        f"By posting, you agree to TikTok's [Branded Content Policy]({BRANDED_CONTENT_POLICY_URL})"
+        f" and [Music Usage Confirmation]({MUSIC_USAGE_URL})."
+    )
 
 
 def test_branded_content_first_takes_only_me_out_of_privacy():

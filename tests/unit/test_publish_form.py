@@ -158,3 +158,15 @@ def test_photo_urls_are_one_per_line():
         "https://a/1.jpg",
         "https://a/2.jpg",
     ]
+
+
+def test_declaration_links_each_policy_where_the_sentence_names_it():
+    assert form.declaration_markdown(False, False) == (
+        "By posting, you agree to TikTok's [Music Usage Confirmation]("
+        "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en)."
+    )
+    assert form.declaration_markdown(True, True) == (
+        "By posting, you agree to TikTok's [Branded Content Policy]("
+        "https://www.tiktok.com/legal/page/global/bc-policy/en) and [Music Usage Confirmation]("
+        "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en)."
+    )
