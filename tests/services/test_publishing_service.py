@@ -331,3 +331,54 @@ def test_init_read_timeout_is_unknown(rt, luna, clip, client, sandbox, settings,
     job = mark_not_posted(rt, job.id, actor="ana")
     assert job.status == "failed" and "ana" in job.error_message
     assert describe(job).retry_safe is True
+
+
+def test_a_crash_after_init_was_sent_leaves_unknown_not_resent(rt, luna, db, sandbox):
+    """P3: the process died with init on the wire (init_sent, no publish id)."""
+    import subprocess
+    import sys
+
+    from services.publishing import jobs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    owner = f"{__import__('socket').gethostname()}:{dead.pid}:1:ab"
+    job_id = jobs.insert_intent(db, {
+        "open_id": luna, "mode": "direct", "source_kind": "url", "source_label": "u",
+        "content_key": "url:x", "caption": "c", "caption_hash": "h"}, owner=owner)
+    jobs.update(db, job_id, status="init_sent")
+    prepared = jobs.insert_intent(db, {
+        "open_id": luna, "mode": "direct", "source_kind": "url", "source_label": "u2",
+        "content_key": "url:y", "caption": "c", "caption_hash": "h"}, owner=owner)
+    by_id = {j.id: j for j in list_jobs(db, luna)}
+    assert by_id[job_id].status == "unknown"
+    assert by_id[prepared].status == "failed" and describe(by_id[prepared]).retry_safe
+    assert inits(sandbox) == []
+
+
+def test_two_tabs_submitting_at_once_make_one_job(rt, luna, clip, settings, sandbox, db):
+    import threading
+
+    from services.tiktok.client import TikTokClient
+
+    creator = fetch_creator_info(rt, luna)
+    results, barrier = [], threading.Barrier(2)
+
+    def tab():
+        client = TikTokClient.from_settings(settings)
+        barrier.wait()
+        try:
+            results.append(submit(rt, direct(luna, clip), creator=creator, client=client).id)
+        except AlreadyQueued as exc:
+            results.append(("queued", exc.job_id))
+        finally:
+            client.session.close()
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [r for r in results if isinstance(r, int)]
+    assert len(ids) == 1 and ("queued", ids[0]) in results
+    assert len(inits(sandbox)) == 1 and len(list_jobs(db, luna)) == 1
