@@ -84,4 +84,4 @@ def test_post_a_generated_video_and_find_it_after_a_sync(app_server, page, tmp_p
     wait_for_app(page)
     page.get_by_text(re.compile(r"^1 videos")).wait_for()
     # The grid draws on a canvas; its accessible copy of the cells carries the caption.
-    page.get_by_role("gridcell", name=CAPTION).first.wait_for(state="attached")
+    page.locator("[role=gridcell]", has_text=CAPTION).first.wait_for(state="attached")
