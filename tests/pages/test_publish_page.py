@@ -465,3 +465,63 @@ def test_hostile_caption_is_sent_as_typed_and_shown_as_text(video):
         f"{rt.settings.api_base_url}/_sandbox/posts", params={"creator": "lunakitchen"}, timeout=10
     ).json()
     assert hostile in str(posts)
+
+
+def test_video_url_must_be_https_before_post_is_enabled():
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_source").set_value("url").run()
+    at.text_input(key="publish_url").input("http://cdn.example.com/v.mp4").run()
+    at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
+    post = at.button(key="publish_post")
+    assert post.disabled and "must start with https://" in post.help
+    at.text_input(key="publish_url").input("https://cdn.example.com/v.mp4").run()
+    assert at.button(key="publish_post").disabled is False
+
+
+def test_photo_post_takes_at_most_35_urls_and_a_cover():
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_mode").set_value("photo").run()
+    urls = "\n".join(f"https://cdn.example.com/p{i}.jpg" for i in range(36))
+    at.text_area(key="publish_photo_urls").input(urls).run()
+    at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
+    post = at.button(key="publish_post")
+    assert post.disabled and "1 to 35 photos" in post.help
+    at.text_area(key="publish_photo_urls").input("\n".join(urls.split("\n")[:3])).run()
+    at.number_input(key="publish_cover").set_value(2).run()
+    assert at.button(key="publish_post").disabled is False
+    assert at.number_input(key="publish_cover").max == 3
+
+
+def test_audit_checklist_lists_every_guideline_rule_in_order():
+    from dashboard.publish_audit import RULES
+
+    connect()
+    at = open_page("publish")
+    expander = next(e for e in at.expander if "audit checklist" in e.label)
+    lines = [m.value for m in expander.markdown]
+    assert [r.ref for r in RULES] == [
+        "1",
+        "1a",
+        "1b",
+        "1c",
+        "2a",
+        "2b",
+        "2c",
+        "2d",
+        "3",
+        "3a",
+        "3b",
+        "3c",
+        "3d",
+        "4",
+        "5a",
+        "5b",
+        "5c",
+        "5d",
+        "5e",
+    ]
+    assert len(lines) == len(RULES)
+    for line, rule in zip(lines, RULES, strict=True):
+        assert line.startswith(f"**{rule.ref}. {rule.rule}**") and rule.how in line
