@@ -182,32 +182,34 @@ def cancel(client: TikTokClient, access_token: str, publish_id: str) -> None:
     )
 
 
-class _RangeReader:
-    """A file-like view of ``length`` bytes from ``start``: requests streams it block by block
-    and sets Content-Length from ``len()`` (a generator would switch to chunked encoding)."""
+class _RangeBody:
+    """``length`` bytes of an open file from ``start``, as an iterable of 1 MiB blocks with a
+    ``len()``: requests then sets Content-Length (a bare generator would switch to chunked
+    encoding, which the upload refuses) and urllib3 sends each block whole, so only one block
+    is ever in memory and large blocks keep loopback throughput near a plain ``bytes`` PUT."""
+
+    BLOCK = 1024 * 1024
 
     def __init__(self, fh, start: int, length: int, on_read: Callable[[int], None] | None):
-        fh.seek(start)
         self._fh = fh
-        self._left = length
+        self._start = start
         self._length = length
         self._on_read = on_read
 
     def __len__(self) -> int:
         return self._length
 
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        if size is None or size < 0 or size > self._left:
-            size = self._left
-        data = self._fh.read(size)
-        if not data:
-            raise OSError("the file got shorter while uploading")
-        self._left -= len(data)
-        if self._on_read is not None:
-            self._on_read(len(data))
-        return data
+    def __iter__(self):
+        self._fh.seek(self._start)
+        left = self._length
+        while left > 0:
+            data = self._fh.read(min(self.BLOCK, left))
+            if not data:
+                raise OSError("the file got shorter while uploading")
+            left -= len(data)
+            if self._on_read is not None:
+                self._on_read(len(data))
+            yield data
 
 
 def uploaded_from_header(value: str | None) -> int | None:
@@ -245,7 +247,7 @@ def put_chunk(
     status: int | None = None
     try:
         with path.open("rb") as fh:
-            body = _RangeReader(fh, rng.start, rng.length, on_bytes)
+            body = _RangeBody(fh, rng.start, rng.length, on_bytes)
             response = client.session.put(
                 upload_url, data=body, headers=headers, timeout=UPLOAD_TIMEOUT
             )
