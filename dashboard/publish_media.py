@@ -168,7 +168,7 @@ def _url() -> MediaChoice:
     if not url.strip():
         return MediaChoice()
     st.caption("Preview (as your browser loads it):")
-    st.video(url.strip())
+    st.video(url.strip(), width=320)
     return MediaChoice(UrlSource(url.strip()))
 
 
@@ -213,6 +213,6 @@ def _preview_file(path: Path, problems: list[Problem]) -> None:
         return
     st.caption(describe_media(info))
     if info.size <= PREVIEW_MAX_BYTES:
-        st.video(str(path), format=info.content_type)
+        st.video(str(path), format=info.content_type, width=320)
     else:
         st.caption("Too large to play here; the facts above are read from the file itself.")

@@ -45,6 +45,15 @@ TIKTOK_STATUS = {
     "published": "PUBLISH_COMPLETE",
     "failed": "FAILED",
 }
+HEADLINES = {
+    "published": "Posted",
+    "inbox": "Sent to the creator's TikTok drafts",
+    "failed": "Not posted",
+    "cancelled": "Cancelled",
+    "unknown": "Outcome unknown",
+    "processing": "TikTok is processing the post",
+    "uploading": "Uploading",
+}
 _ALERT = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 
 
@@ -198,21 +207,20 @@ def _past_deadline() -> bool:
 def _outcome(job: PublishJob) -> None:
     outcome = describe(job)
     with st.container(border=True):
+        # The headline is our own words; the title and message may carry the creator's
+        # username or TikTok's text, so they are drawn as plain text.
         tiktok = TIKTOK_STATUS.get(job.status)
         word = f" · TikTok status: {tiktok}" if tiktok and job.publish_id else ""
-        _ALERT[outcome.kind](f"**{outcome.title}**{word}")
-        st.text(outcome.message)  # service text that may quote TikTok: plain text
-        facts = []
+        _ALERT[outcome.kind](f"**{HEADLINES.get(job.status, 'In progress')}**{word}")
+        st.text(f"{outcome.title}. {outcome.message}")
         if job.status == "failed":
-            facts.append(
+            st.caption(
                 "Posting again is safe."
                 if outcome.retry_safe
                 else "Posting the same thing again will fail the same way; fix it first."
             )
         if outcome.log_id:
-            facts.append(f"TikTok log id: {outcome.log_id}")
-        if facts:
-            st.caption(" · ".join(facts))
+            st.text(f"TikTok log id: {outcome.log_id}")
         if outcome.post_url:
             st.link_button(
                 "Open the post on TikTok", outcome.post_url, icon=":material/open_in_new:"

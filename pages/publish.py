@@ -85,6 +85,7 @@ def _form(account, creator) -> None:
         values.update(form.interaction_checks(creator, mode))
         st.markdown("##### 3. Commercial content")
         values.update(form.disclosure(mode, values["privacy_level"]))
+        st.markdown("##### 4. Labels and cover")
         values.update(form.extras(mode))
     else:
         st.caption(

@@ -405,8 +405,8 @@ def test_post_now_uploads_then_follows_the_status_until_published(video):
     advance(rt, 30)  # past the sandbox's processing and moderation delays
     at.run()
     assert not at.exception, at.exception
-    success = [s.value for s in at.success]
-    assert any("Posted to @lunakitchen" in s and "PUBLISH_COMPLETE" in s for s in success)
+    assert [s.value for s in at.success] == ["**Posted** · TikTok status: PUBLISH_COMPLETE"]
+    assert "Posted to @lunakitchen. The post is live." in [t.value for t in at.text]
     assert next(b.proto.url for b in at.link_button).startswith(
         "https://www.tiktok.com/@lunakitchen/video/"
     )
@@ -445,7 +445,7 @@ def test_refused_post_says_why_whether_to_retry_and_the_log_id(video):
     at = _ready_form(open_page("publish"), video)
     at.button(key="publish_post").click().run()
     assert not at.exception, at.exception
-    assert any("Not posted" in e.value for e in at.error)
+    assert any(e.value.startswith("**Not posted**") for e in at.error)
     page = everything(at)
     assert "private" in page.lower()
     assert "Posting the same thing again will fail the same way" in page
