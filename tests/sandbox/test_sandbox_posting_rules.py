@@ -380,3 +380,32 @@ def test_server_errors_and_latency_reach_posting_routes(sb: Client) -> None:
     assert put_chunk(sb.http, url, b"\x00" * 1000, 0, 1000).status_code == 201
     sb.control("POST", "faults", {"kind": "server_error", "path": "/v2/post/publish/status/"})
     assert _code(poster.status(r.json()["data"]["publish_id"])) == (500, "internal_error")
+
+
+def test_upload_without_content_length_is_400_and_closes(sb: Client) -> None:
+    poster = connect_poster(sb)
+    r = poster.video_init({"privacy_level": "SELF_ONLY"}, file_source(1000))
+    url = r.json()["data"]["upload_url"]
+    chunked = sb.http.put(
+        url,
+        data=iter([b"\x00" * 500, b"\x00" * 500]),  # a generator body goes out chunked
+        headers={"Content-Type": "video/mp4", "Content-Range": "bytes 0-999/1000"},
+    )
+    assert chunked.status_code == 400
+    assert chunked.headers.get("Connection") == "close"
+    # the connection was not reused with a half-read body: the next PUT works
+    assert put_chunk(sb.http, url, b"\x00" * 1000, 0, 1000).status_code == 201
+
+
+def test_put_whose_answer_is_lost_still_counts(sb: Client) -> None:
+    poster = connect_poster(sb)
+    r = poster.video_init({"privacy_level": "SELF_ONLY"}, file_source(1000))
+    pid, url = r.json()["data"]["publish_id"], r.json()["data"]["upload_url"]
+    sb.control("POST", "faults", {"kind": "lose_response", "path": "/upload/video/"})
+    with pytest.raises(requests.ConnectionError):
+        put_chunk(sb.http, url, b"\x00" * 1000, 0, 1000)
+    assert poster.data(pid)["uploaded_bytes"] == 1000
+    # a retry of the same chunk learns where the upload stands
+    retry = put_chunk(sb.http, url, b"\x00" * 1000, 0, 1000)
+    assert retry.status_code == 416
+    assert retry.headers["Content-Range"] == "bytes 0-1000/1000"
