@@ -409,3 +409,18 @@ def test_put_whose_answer_is_lost_still_counts(sb: Client) -> None:
     retry = put_chunk(sb.http, url, b"\x00" * 1000, 0, 1000)
     assert retry.status_code == 416
     assert retry.headers["Content-Range"] == "bytes 0-1000/1000"
+
+
+def test_init_token_and_scope_errors(sb: Client) -> None:
+    src = file_source(1000)
+    analytics_only = connect_poster(sb, scope="user.info.basic,video.list")
+    r = analytics_only.video_init({"privacy_level": "SELF_ONLY"}, src)
+    assert _code(r) == (401, "scope_not_authorized")
+    assert _code(analytics_only.inbox_init(src)) == (401, "scope_not_authorized")
+    poster = connect_poster(sb)
+    sb.control("POST", "faults", {"kind": "expire_token", "creator": "lunakitchen"})
+    assert _code(poster.video_init({"privacy_level": "SELF_ONLY"}, src)) == (
+        401,
+        "access_token_invalid",
+    )
+    assert _code(poster.status("v_pub_file~v2-1.1")) == (401, "access_token_invalid")
