@@ -424,3 +424,27 @@ def test_init_token_and_scope_errors(sb: Client) -> None:
         "access_token_invalid",
     )
     assert _code(poster.status("v_pub_file~v2-1.1")) == (401, "access_token_invalid")
+
+
+def test_posting_config_keys_and_their_validation(sb: Client) -> None:
+    cfg = sb.control("GET", "config").json()
+    assert {k: cfg[k] for k in ("creator_info_per_minute", "post_init_per_minute")} == {
+        "creator_info_per_minute": 20,
+        "post_init_per_minute": 6,
+    }
+    assert cfg["status_per_minute"] == 30 and cfg["posts_per_day"] == 15
+    assert cfg["pending_shares_per_day"] == 5 and cfg["unaudited_client"] is False
+    assert cfg["verified_url_prefixes"] == [] and cfg["upload_url_ttl"] == 3600
+    for bad in (
+        {"verified_url_prefixes": ["http://plain.example.com/"]},  # https only
+        {"verified_url_prefixes": ["https://no-path.example.com"]},  # a prefix needs a path
+        {"verified_url_prefixes": "https://x.example.com/"},  # a list
+        {"unaudited_client": 1},
+        {"processing_delay_s": -1},
+    ):
+        assert sb.control("POST", "config", bad).status_code == 400, bad
+    ok = sb.control("POST", "config", {"verified_url_prefixes": ["https://cdn.example.com/v/"]})
+    assert ok.json()["verified_url_prefixes"] == ["https://cdn.example.com/v/"]
+    sb.control("POST", "reset")
+    assert sb.control("GET", "config").json()["verified_url_prefixes"] == []
+    assert "/v2/post/publish/video/init/" in sb.http.get(sb.base + "/").text
