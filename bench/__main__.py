@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import queries_bench, sync_bench
+from bench import queries_bench, sync_bench, upload_bench
 
 
 def main(argv: list[str]) -> int:
     quick = ["--quick"] if "--quick" in argv else []
     codes = [sync_bench.main(quick)]
     codes.append(queries_bench.main(["--videos", "2000", "--days", "90"] if quick else []))
+    codes.append(upload_bench.main(quick))
     return max(codes)
 
 

@@ -1,6 +1,6 @@
 """A 1 GB upload to the sandbox: Reelboard's memory and throughput against a bare PUT loop.
 
-    python -m bench.upload_bench              # 1 GiB file, 3 rounds of each (about a minute)
+    python -m bench.upload_bench              # 1 GiB file, 5 rounds of each (about a minute)
     python -m bench.upload_bench --quick      # 256 MiB, 2 rounds
     python -m bench.upload_bench --size-mb 2048
 
@@ -17,9 +17,9 @@ in the other's):
   with ``f.read(chunk)`` and sent with ``requests.put`` — no pre-flight, no database.
 
 Targets (Publishing issue): Reelboard's peak RSS growth < 100 MB; its upload throughput at
-least 0.8 x the bare loop's (ratio = bare time / Reelboard time, median of the rounds,
-alternating the order). The sandbox runs as a separate process on loopback (``python -m
-sandbox``), as TikTok is a separate server. Writes ``bench/results/upload.json``.
+least 0.8 x the bare loop's (ratio = median bare time / median Reelboard time over the
+rounds, alternating which goes first). The sandbox runs as a separate process on loopback
+(``python -m sandbox``), as TikTok is a separate server. Writes ``bench/results/upload.json``.
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="256 MiB, 2 rounds")
     parser.add_argument("--size-mb", type=int, default=None, help="file size in MiB (1024)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds of each (3)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of each (5)")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
     parser.add_argument("--child", choices=("reelboard", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     size = (args.size_mb or (256 if args.quick else 1024)) * MiB
-    rounds = args.rounds or (2 if args.quick else 3)
+    rounds = args.rounds or (2 if args.quick else 5)
 
     reelboard: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
@@ -277,23 +277,29 @@ def main(argv: list[str] | None = None) -> int:
             sb.close()
 
     ratios = [b["upload_s"] / r["upload_s"] for r, b in zip(reelboard, bare, strict=True)]
-    ratio = statistics.median(ratios)
+    # Median time over median time: one slow round (a neighbour taking the shared cores) moves
+    # a per-pair ratio a lot and this one little.
+    ratio = statistics.median(b["upload_s"] for b in bare) / \
+        statistics.median(r["upload_s"] for r in reelboard)
     rss = max(r["rss_growth_mb"] for r in reelboard)
     summary = {
         "size_bytes": size, "rounds": rounds,
         "reelboard_upload_s": [round(r["upload_s"], 3) for r in reelboard],
         "reelboard_submit_s": [round(r["submit_s"], 3) for r in reelboard],
         "bare_upload_s": [round(b["upload_s"], 3) for b in bare],
-        "throughput_ratio": {"min": round(min(ratios), 3), "median": round(ratio, 3),
-                             "max": round(max(ratios), 3)},
+        "throughput_ratio": round(ratio, 3),
+        "per_round_ratio": {"min": round(min(ratios), 3),
+                            "median": round(statistics.median(ratios), 3),
+                            "max": round(max(ratios), 3)},
         "reelboard_rss_growth_mb": [round(r["rss_growth_mb"], 1) for r in reelboard],
         "bare_rss_growth_mb": [round(b["rss_growth_mb"], 1) for b in bare],
         "meets_rss_target": rss < TARGET_RSS_MB,
         "meets_ratio_target": ratio >= TARGET_RATIO,
     }
-    print(f"\nthroughput ratio (bare / Reelboard time): min {min(ratios):.2f}, median "
-          f"{ratio:.2f}, max {max(ratios):.2f}  target >= {TARGET_RATIO}  "
-          f"{'ok' if ratio >= TARGET_RATIO else 'MISSED'}")
+    print(f"\nthroughput ratio (median bare time / median Reelboard time): {ratio:.2f}  "
+          f"target >= {TARGET_RATIO}  {'ok' if ratio >= TARGET_RATIO else 'MISSED'}  "
+          f"(per round: min {min(ratios):.2f}, median {statistics.median(ratios):.2f}, "
+          f"max {max(ratios):.2f})")
     print(f"Reelboard peak RSS growth: max {rss:.1f} MB  target < {TARGET_RSS_MB} MB  "
           f"{'ok' if rss < TARGET_RSS_MB else 'MISSED'}")
     document = {"benchmark": "upload", "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -183,12 +183,12 @@ def cancel(client: TikTokClient, access_token: str, publish_id: str) -> None:
 
 
 class _RangeBody:
-    """``length`` bytes of an open file from ``start``, as an iterable of 1 MiB blocks with a
+    """``length`` bytes of an open file from ``start``, as an iterable of 4 MiB blocks with a
     ``len()``: requests then sets Content-Length (a bare generator would switch to chunked
     encoding, which the upload refuses) and urllib3 sends each block whole, so only one block
     is ever in memory and large blocks keep loopback throughput near a plain ``bytes`` PUT."""
 
-    BLOCK = 1024 * 1024
+    BLOCK = 4 * 1024 * 1024
 
     def __init__(self, fh, start: int, length: int, on_read: Callable[[int], None] | None):
         self._fh = fh
