@@ -476,7 +476,22 @@ def _fail(db, job_id: int, exc: ReelboardError, clock: Clock) -> None:
 def _upload(db, runtime, tiktok, job_id: int, owner: str,
             on_progress: ProgressCallback | None, clock: Clock) -> None:
     """Send the chunks from the last acknowledged one on; each chunk is acknowledged in the
-    database before the next goes out."""
+    database before the next goes out. Stopped from outside (the page was left, Ctrl-C), the
+    job says so and stays resumable."""
+    try:
+        _upload_chunks(db, runtime, tiktok, job_id, owner, on_progress, clock)
+    except BaseException:
+        if db.conn.in_transaction:  # pragma: no cover - interrupted inside a write
+            db.conn.execute("ROLLBACK")
+        jobs.update(db, job_id, clock=clock, only_if_status=("uploading",),
+                    error_code="interrupted",
+                    error_message="The upload was stopped before it finished (the page was "
+                    "left or the process interrupted).")
+        raise
+
+
+def _upload_chunks(db, runtime, tiktok, job_id: int, owner: str,
+                   on_progress: ProgressCallback | None, clock: Clock) -> None:
     row = jobs.raw(db, job_id)
     assert row is not None
     if row["upload_expires_at"] is not None and to_epoch(clock()) >= row["upload_expires_at"]:

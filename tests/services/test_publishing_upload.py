@@ -178,3 +178,32 @@ def test_kill_during_upload_then_resume_from_the_last_acknowledged_chunk(
     from services.publishing import refresh_status
 
     assert refresh_status(rt, job.id, client=client).status == "published"
+
+
+def test_an_upload_stopped_from_outside_says_so_and_resumes(rt, luna, big_clip, client, sandbox):
+    """Streamlit stops a script run by raising inside the next st.* call: here, the progress
+    callback. The job must not look as if it were still uploading."""
+
+    class PageLeft(BaseException):
+        pass
+
+    def on_progress(done, total, message):
+        if message.startswith("Uploaded part 1 "):
+            raise PageLeft
+
+    with pytest.raises(PageLeft):
+        submit(rt, direct(luna, big_clip), client=client, on_progress=on_progress)
+    with open_db(rt.settings.database_path) as db:
+        job = get_job(db, 1)
+    assert job.status == "uploading" and job.chunks_acked == 1
+    outcome = describe(job)
+    assert outcome.title == "Upload interrupted" and "stopped" in outcome.message
+    job = resume_upload(rt, job.id, client=client)
+    assert job.status == "processing" and len(inits(sandbox)) == 1
+
+
+def test_upload_tokens_never_reach_logs():
+    from services.redaction import redact
+
+    text = "PUT https://open-upload.tiktokapis.com/video/?upload_id=7&upload_token=s3cr3t-x"
+    assert "s3cr3t" not in redact(text)
