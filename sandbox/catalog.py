@@ -230,7 +230,7 @@ POTTERY_TEXT = TextPool(
 DEMO_CREATORS: tuple[CreatorSpec, ...] = (
     # 1. The large, verified public account: ~600 public posts in the 20 months before the
     #    anchor, roughly daily, and two more years of posts after it; private and deleted videos
-    #    exercise the "public, live videos only" rules of video/list and video/query (§3.2, §3.3).
+    #    exercise the "public, live videos only" rules of video/list and video/query.
     CreatorSpec(
         username="lunakitchen",
         display_name="Luna's Kitchen",
@@ -255,7 +255,7 @@ DEMO_CREATORS: tuple[CreatorSpec, ...] = (
         max_video_post_duration_sec=600,
     ),
     # 2. The small private account: few videos, small numbers; is_private drives the privacy
-    #    options of a private account in later posting work (tiktok-api.md §4.1).
+    #    options of a private account in later posting work (creator info docs).
     CreatorSpec(
         username="quietpotter",
         display_name="quiet potter",

@@ -8,17 +8,17 @@ from dataclasses import asdict, dataclass, fields, replace
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    # tiktok-api.md §2.3 / §11: newest docs say 2 h access, 180 d refresh, always rotated.
+    # token docs / docs disagree: newest docs say 2 h access, 180 d refresh, always rotated.
     access_ttl: int = 7200
     refresh_ttl: int = 15552000
     rotate_refresh_tokens: bool = True
-    # §1.3 / §13: code lifetime is undocumented ("within minutes"); 5 minutes here.
+    # Login Kit / undocumented: code lifetime is undocumented ("within minutes"); 5 minutes here.
     code_ttl: int = 300
-    # §6: 600 requests/min per Display endpoint, one-minute sliding window.
+    # rate-limit docs: 600 requests/min per Display endpoint, one-minute sliding window.
     rate_limit_per_minute: int = 600
-    # §2.5 / §13: HTTP status of OAuth errors is undocumented; 200 is what clients observe.
+    # The HTTP status of OAuth errors is undocumented; 200 is what clients observe.
     oauth_error_status: int = 200
-    # §3.4: cover_image_url has a 6 h TTL; the media route refuses expired links (403).
+    # video object docs: cover_image_url has a 6 h TTL; the media route refuses expired links (403).
     cover_url_ttl: int = 6 * 3600
     enforce_media_expiry: bool = True
     # Content Posting (https://developers.tiktok.com/doc/content-posting-api-get-started).

@@ -105,7 +105,7 @@ def _token_fault(sb: Sandbox, req: Request, kind: str, body: dict[str, object]) 
             # the user's current access tokens expire now; refresh still works
             affected = tx.expire_user_access_tokens(creator.open_id, req.now)
         else:
-            # the user removed the app: every token of the authorization dies (§2.7)
+            # the user removed the app: every token of the authorization dies (webhooks docs)
             affected = tx.revoke_user_grants(creator.open_id, req.now)
     return json_response(200, {"kind": kind, "open_id": creator.open_id, "affected": affected})
 
@@ -247,7 +247,7 @@ def media(sb: Sandbox, req: Request) -> Response:
         if video is None:
             return _error(404, "no such video")
         if sb.config.current.enforce_media_expiry and not _cover_link_valid(sb, req, video.id):
-            # §3.4: cover URLs expire after 6 h, like TikTok's signed CDN links.
+            # video object docs: cover URLs expire after 6 h, like TikTok's signed CDN links.
             return _error(
                 403, "cover URL expired or not signed; fetch a fresh one with /v2/video/query/"
             )

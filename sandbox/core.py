@@ -26,7 +26,7 @@ from sandbox.world import World
 
 Handler = Callable[["Sandbox", Request], Response]
 
-# TikTok's routes (tiktok-api.md §0-§3); the authorize page lives on www.tiktok.com in reality,
+# TikTok's routes (TikTok's docs); the authorize page lives on www.tiktok.com in reality,
 # the rest on open.tiktokapis.com. Paths keep TikTok's trailing slash.
 ROUTES: dict[str, dict[str, Handler]] = {
     authorize.AUTHORIZE_PATH: {"GET": authorize.get_authorize, "POST": authorize.post_authorize},
@@ -36,7 +36,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/v2/user/info/": {"GET": display.user_info},
     "/v2/video/list/": {"POST": display.video_list},
     "/v2/video/query/": {"POST": display.video_query},
-    **posting.ROUTES,  # Content Posting API (§4); the upload PUT has its own path below
+    **posting.ROUTES,  # Content Posting API; the upload PUT has its own path below
 }
 _ANCHOR_KEY = "world_anchor"
 

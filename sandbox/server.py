@@ -1,7 +1,7 @@
 """HTTP plumbing: a threaded HTTP/1.1 server with keep-alive around `Sandbox.handle`.
 
 Stdlib only (http.server). Every response carries an exact Content-Length so keep-alive works,
-plus TikTok's `x-tt-logid` and `x-tt-trace-id` headers (tiktok-api.md §0).
+plus TikTok's `x-tt-logid` and `x-tt-trace-id` headers (v2 conventions).
 """
 
 from __future__ import annotations

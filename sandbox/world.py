@@ -28,7 +28,7 @@ MAX_SYNTHETIC_VIDEOS = 200_000
 
 @dataclass(slots=True)
 class Video:
-    id: str  # 19-digit decimal string starting with 7 (tiktok-api.md §3.4: string id)
+    id: str  # 19-digit decimal string starting with 7 (video object docs: string id)
     username: str
     create_time: int  # epoch seconds, unique per creator
     is_public: bool  # False: SELF_ONLY, never returned by video/list or video/query
@@ -46,7 +46,7 @@ class Video:
         return self.create_time <= now and (self.deleted_at is None or now < self.deleted_at)
 
     def listed_at(self, now: float) -> bool:
-        """What video/list and video/query may return (§3.2: public posts only)."""
+        """What video/list and video/query may return (video list docs: public posts only)."""
         return self.is_public and self.live_at(now)
 
     def counts_at(self, now: float) -> tuple[int, int, int, int]:
@@ -160,7 +160,7 @@ def _clamp(x: float, lo: float, hi: float) -> float:
 
 
 def _truncate(text: str, limit: int = 150) -> str:
-    """§3.4: title and video_description are at most 150 characters."""
+    """video object docs: title and video_description are at most 150 characters."""
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
