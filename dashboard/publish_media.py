@@ -120,7 +120,7 @@ def _uploaded(data_dir: Path) -> Path | None:
     upload = st.file_uploader(
         "Video file (MP4, MOV or WebM)",
         type=[s[1:] for s in VIDEO_SUFFIXES],
-        key=f"{KEY}upload",
+        key=f"{KEY}upload_{st.session_state.get('upload_nonce', 0)}",
         help="Files larger than the upload limit go on the server: "
         "choose “A file already on the server”.",
     )

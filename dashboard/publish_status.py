@@ -36,6 +36,7 @@ from services.publishing import (
 )
 
 JOB_KEY = "publish_job"  # the id of the job this session is following
+NONCE_KEY = "upload_nonce"  # a new value gives the file uploader a new key: an empty one
 POLL_EVERY_S = 3
 POLL_DEADLINE_S = 10 * 60
 #: Our job status → TikTok's own status word (status/fetch), shown next to the outcome.
@@ -126,14 +127,10 @@ def post(request: PostRequest, creator: CreatorInfo) -> None:
     rt = runtime.get_runtime()
     try:
         job = _shielded(lambda: submit(rt, request, creator=creator, on_progress=on_progress))
-    except AlreadyQueued as exc:
+    except AlreadyQueued as exc:  # the same post from another tab, or a click racing this one
         _follow(exc.job_id)
         bar.empty()
-        st.info(
-            f"Already queued — job #{exc.job_id} is on its way ({exc.status}); it was not "
-            "sent again.",
-            icon=":material/schedule_send:",
-        )
+        already_queued(exc.job_id, exc.status)
         return
     except ValidationFailed as exc:
         bar.empty()
@@ -147,7 +144,39 @@ def post(request: PostRequest, creator: CreatorInfo) -> None:
         st.text(exc.message)  # may quote TikTok's own message: plain text
         return
     _follow(job.id)
-    bar.progress(1.0, text="Sent to TikTok.")
+    st.rerun()  # redraw with Post disabled and the status panel following the job
+
+
+def already_queued(job_id: int, job_status: str) -> None:
+    st.info(
+        f"Already queued — job #{job_id} is on its way ({job_status.replace('_', ' ')}); it "
+        "was not sent again.",
+        icon=":material/schedule_send:",
+    )
+
+
+def sent_job(open_id: str) -> PublishJob | None:
+    """The job this session sent for ``open_id``, unless it failed (then posting again, after
+    fixing the form, is the way forward)."""
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is None:
+        return None
+    with runtime.database() as db:
+        job = get_job(db, job_id)
+    if job is None or job.open_id != open_id or job.status in ("failed", "cancelled"):
+        return None
+    return job
+
+
+def new_post_button() -> None:
+    """Clear the form (and the upload) to start another post; the history keeps the last."""
+    if st.button("New post", key="publish_new", icon=":material/add:"):
+        nonce = st.session_state.get(NONCE_KEY, 0) + 1
+        for key in [k for k in st.session_state if str(k).startswith("publish_")]:
+            if key not in ("publish_account", "publish_mode", "publish_source"):
+                del st.session_state[key]
+        st.session_state[NONCE_KEY] = nonce
+        st.rerun()
 
 
 def _resume(job_id: int) -> None:

@@ -102,12 +102,18 @@ def _form(account, creator) -> None:
         **values,
     )
     blockers = form.post_blockers(request, creator, [str(p) for p in chosen.problems])
+    sent = status.sent_job(account.open_id)
+    if sent is not None:  # a second click (or a rerun) must not post it twice
+        blockers.insert(
+            0, f"This post was sent (job #{sent.id}). Choose “New post” to start another."
+        )
 
     st.divider()
     form.declaration_text(values.get("brand_organic", False), values.get("brand_content", False))
     st.caption(PROCESSING_NOTE)
     label = "Send to TikTok drafts" if mode == "draft" else "Post"
-    clicked = st.button(
+    post_col, new_col = st.columns([1, 5])
+    clicked = post_col.button(
         label,
         type="primary",
         key="publish_post",
@@ -115,7 +121,12 @@ def _form(account, creator) -> None:
         help=form.post_help(blockers, mode),
         icon=":material/send:",
     )
-    if clicked and not blockers:
+    if sent is not None:
+        with new_col:
+            status.new_post_button()
+    if clicked and sent is not None:
+        status.already_queued(sent.id, sent.status)
+    elif clicked and not blockers:
         status.post(request, creator)
 
 

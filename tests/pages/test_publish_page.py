@@ -415,14 +415,43 @@ def test_post_now_uploads_then_follows_the_status_until_published(video):
     assert list(history["mode"]) == ["Post now"]
 
 
-def test_a_second_click_is_already_queued_not_a_second_post(video):
+def test_a_second_click_does_not_post_again(video):
     rt, _ = connect()
     at = _ready_form(open_page("publish"), video)
     at.button(key="publish_post").click().run()
-    at.button(key="publish_post").click().run()
     assert not at.exception, at.exception
-    assert any("Already queued" in i.value for i in at.info)
+    post = at.button(key="publish_post")  # redrawn right after the first click
+    assert post.disabled and post.help.startswith("This post was sent (job #1)")
     assert calls(rt, "/v2/post/publish/video/init/") == 1
+
+
+def test_a_second_tab_posting_the_same_video_is_already_queued(video):
+    rt, _ = connect()
+    first = _ready_form(open_page("publish"), video)
+    first.button(key="publish_post").click().run()
+    second = _ready_form(open_page("publish"), video)  # another browser tab, same post
+    assert second.button(key="publish_post").disabled is False
+    second.button(key="publish_post").click().run()
+    assert not second.exception, second.exception
+    assert any("Already queued" in i.value for i in second.info)
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
+
+
+def test_after_posting_post_stays_disabled_until_new_post(video):
+    connect()
+    at = _ready_form(open_page("publish"), video)
+    at.text_area(key="publish_caption").input("first").run()
+    at.button(key="publish_post").click().run()
+    at.run()
+    post = at.button(key="publish_post")
+    assert post.disabled and post.help.startswith("This post was sent (job #1)")
+    at.button(key="publish_new").click().run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="publish_caption").value == ""
+    assert at.selectbox(key="publish_privacy").value is None
+    assert not at.file_uploader[0].value
+    assert "publish_job" not in at.session_state
+    assert "needs a video file" in at.button(key="publish_post").help
 
 
 def test_drafts_reach_the_creators_inbox_with_what_to_do_next(video):
