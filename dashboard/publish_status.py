@@ -30,6 +30,7 @@ from services.publishing import (
     ValidationFailed,
     describe,
     get_job,
+    mark_not_posted,
     refresh_status,
     resume_upload,
     submit,
@@ -266,6 +267,8 @@ def _outcome(job: PublishJob) -> None:
             )
         ):
             _resume(job.id)
+        if job.status == "unknown":
+            _unknown_actions(job)
         if job.status == "inbox":
             st.caption(DRAFT_NOTE)
         elif not job.is_final:
@@ -279,6 +282,28 @@ def _outcome(job: PublishJob) -> None:
                 if st.button("Check now", key="publish_check_now"):
                     st.session_state[f"{JOB_KEY}_since"] = time.time()
                     st.rerun()
+
+
+def _unknown_actions(job: PublishJob) -> None:
+    """TikTok's answer was lost: Reelboard never re-sends by itself. A person checks the
+    creator's profile, then either asks again or records that the post does not exist."""
+    check, missing = st.columns(2)
+    if check.button(
+        "Check again",
+        key="publish_check_unknown",
+        icon=":material/refresh:",
+        help="Asks TikTok (and the creator's recent videos) about this post.",
+    ):
+        refresh_status(runtime.get_runtime(), job.id)
+        st.rerun()
+    if missing.button(
+        "It is not on TikTok — mark as not posted",
+        key="publish_not_posted",
+        help="Only after checking the creator's profile in the TikTok app. "
+        "Then the form can post it again.",
+    ):
+        mark_not_posted(runtime.get_runtime(), job.id)
+        st.rerun()
 
 
 def history(jobs: Sequence[PublishJob], names: dict[str, str], tz: str) -> None:

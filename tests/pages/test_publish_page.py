@@ -554,3 +554,22 @@ def test_audit_checklist_lists_every_guideline_rule_in_order():
     assert len(lines) == len(RULES)
     for line, rule in zip(lines, RULES, strict=True):
         assert line.startswith(f"**{rule.ref}. {rule.rule}**") and rule.how in line
+
+
+def test_lost_init_answer_is_unknown_never_resent_and_a_person_decides(video):
+    rt, _ = connect()
+    requests.post(
+        f"{rt.settings.api_base_url}/_sandbox/faults",
+        json={"kind": "server_error", "path": "/v2/post/publish/video/init/", "count": 1},
+        timeout=10,
+    ).raise_for_status()
+    at = _ready_form(open_page("publish"), video)
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert any(w.value.startswith("**Outcome unknown**") for w in at.warning)
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
+    assert at.button(key="publish_post").disabled  # not re-sent from the form either
+    at.button(key="publish_not_posted").click().run()
+    assert any(e.value.startswith("**Not posted**") for e in at.error)
+    assert at.button(key="publish_post").disabled is False  # now an explicit repost is allowed
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
