@@ -17,7 +17,7 @@ CAPTION_LIMITS: dict[str, int] = {
 }
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Bidi embedding/override/isolate controls: they reorder how a caption reads (security.md X4).
+# Bidi embedding/override/isolate controls: they change how a caption reads, so the page flags them.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
