@@ -169,19 +169,36 @@ def list_jobs(db: sqlite_utils.Database, open_id: str | None = None,
 
 def sweep(db: sqlite_utils.Database, *, clock: Clock = utc_now, open_id: str | None = None,
           in_transaction: bool = False) -> int:
-    """Settle jobs whose worker died: prepared → failed, init_sent → unknown. Returns count."""
+    """Settle jobs whose worker died. Returns how many changed.
+
+    * ``prepared`` → failed (nothing was sent; posting again is safe);
+    * ``init_sent`` → unknown (init may have reached TikTok: never re-sent);
+    * ``uploading`` with chunks missing → says it was interrupted (resumable), or failed once
+      its upload link has expired (TikTok drops an incomplete upload).
+    """
     now = to_epoch(clock())
-    where = "status IN ('prepared', 'init_sent')" + (" AND open_id = ?" if open_id else "")
+    where = "status IN ('prepared', 'init_sent', 'uploading')" + \
+        (" AND open_id = ?" if open_id else "")
     params = [open_id] if open_id else []
     rows = db.execute(
-        f"SELECT id, status, lease_owner, lease_until FROM publish_jobs WHERE {where}", params
+        "SELECT id, status, lease_owner, lease_until, upload_expires_at, chunks_acked, "
+        f"chunk_count, error_message FROM publish_jobs WHERE {where}", params
     ).fetchall()
-    stale = [(i, s) for i, s, owner, until in rows if lease_is_stale(owner, until, now)]
+    def settles(r) -> bool:
+        if not lease_is_stale(r[2], r[3], now):
+            return False
+        if r[1] != "uploading":
+            return True
+        chunks_missing = r[6] is not None and r[5] < r[6]
+        expired = r[4] is not None and r[4] <= now
+        return chunks_missing and (expired or r[7] is None)
+
+    stale = [r for r in rows if settles(r)]
     if not stale:
         return 0
 
     def apply() -> None:
-        for job_id, status in stale:
+        for job_id, status, _o, _u, expires, _acked, _count, message in stale:
             if status == "prepared":
                 db.execute(
                     "UPDATE publish_jobs SET status = 'failed', error_code = 'interrupted', "
@@ -189,13 +206,27 @@ def sweep(db: sqlite_utils.Database, *, clock: Clock = utc_now, open_id: str | N
                     "lease_until = NULL WHERE id = ? AND status = 'prepared'",
                     ["Reelboard stopped before sending this post; nothing reached TikTok.",
                      now, now, job_id])
-            else:
+            elif status == "init_sent":
                 db.execute(
                     "UPDATE publish_jobs SET status = 'unknown', error_code = 'interrupted', "
                     "error_message = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL "
                     "WHERE id = ? AND status = 'init_sent'",
                     ["Reelboard stopped while TikTok was receiving this post; it may or may "
                      "not exist at TikTok.", now, job_id])
+            elif expires is not None and expires <= now:
+                db.execute(
+                    "UPDATE publish_jobs SET status = 'failed', error_code = 'upload_url_expired',"
+                    " error_message = ?, upload_url_enc = NULL, updated_at = ?, finished_at = ?,"
+                    " lease_owner = NULL, lease_until = NULL "
+                    "WHERE id = ? AND status = 'uploading'",
+                    ["The upload stopped and its link expired (TikTok keeps it for one hour), "
+                     "so TikTok dropped the unfinished upload. Post it again.", now, now, job_id])
+            elif message is None:
+                db.execute(
+                    "UPDATE publish_jobs SET error_code = 'interrupted', error_message = ?, "
+                    "updated_at = ? WHERE id = ? AND status = 'uploading'",
+                    ["The upload stopped before it finished (Reelboard was stopped or "
+                     "restarted).", now, job_id])
 
     if in_transaction:
         apply()

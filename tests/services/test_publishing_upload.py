@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from services.db import open_db
-from services.publishing import describe, get_job, resume_upload, submit
+from services.publishing import describe, get_job, list_jobs, resume_upload, submit
 from services.publishing.chunks import MiB, plan_chunks
 from tests.media import make_video
 from tests.services.publishing_support import connect, direct, runtime
@@ -168,6 +168,9 @@ def test_kill_during_upload_then_resume_from_the_last_acknowledged_chunk(
         (job,) = [get_job(db, 1)]
     assert job.status == "uploading" and job.chunks_acked == 1
     assert len(puts(sandbox)) == 1
+    with open_db(settings.database_path) as db:  # the history shows it stopped, resumable
+        (listed,) = list_jobs(db)
+    assert describe(listed).title == "Upload interrupted" and describe(listed).retry_safe
     ranges = spy_ranges(client)
     job = resume_upload(rt, job.id, client=client)
     second = plan_chunks(65 * MiB).chunks()[1].content_range
@@ -207,3 +210,20 @@ def test_upload_tokens_never_reach_logs():
 
     text = "PUT https://open-upload.tiktokapis.com/video/?upload_id=7&upload_token=s3cr3t-x"
     assert "s3cr3t" not in redact(text)
+
+
+def test_an_abandoned_upload_fails_once_its_link_expired(rt, luna, big_clip, client, sandbox):
+    from datetime import timedelta
+
+    from services.clock import utc_now
+    from services.publishing import jobs
+
+    sandbox.fault("server_error", path="/upload/video/", count=4, status=500)
+    job = submit(rt, direct(luna, big_clip), client=client)
+    assert job.status == "uploading"
+    with open_db(rt.settings.database_path) as db:
+        assert jobs.sweep(db) == 0  # the link is still valid: resumable
+        assert jobs.sweep(db, clock=lambda: utc_now() + timedelta(hours=2)) == 1
+        job = get_job(db, job.id)
+    assert job.status == "failed" and job.error_code == "upload_url_expired"
+    assert describe(job).retry_safe  # posting it again cannot double-post
