@@ -1,4 +1,4 @@
-"""The Publish form: its rules as plain functions, and the widgets that draw them in §8 order.
+"""The Publish form: its rules as plain functions, and the widgets that draw them in order.
 
 TikTok's Content Sharing Guidelines (https://developers.tiktok.com/doc/content-sharing-guidelines)
 decide what the form shows, what it disables and when Post may be clicked. The decisions are
@@ -137,11 +137,11 @@ def post_help(blockers: Sequence[str], mode: str) -> str:
     return "Sends the post to TikTok. Nothing is sent before you click."
 
 
-# ---------------------------------------------------------------- widgets (§8 order)
+# ---------------------------------------------------------------- widgets, in guideline order
 
 
 def creator_header(creator: CreatorInfo) -> None:
-    """§8 1a: who receives the post, prominently, as plain text."""
+    """Guideline 1a: who receives the post, prominently, as plain text."""
     with st.container(border=True):
         left, right = st.columns([1, 8], vertical_alignment="center")
         if creator.avatar_url:
@@ -166,7 +166,7 @@ def mode_picker(creator: CreatorInfo) -> str:
 
 
 def caption_fields(mode: str) -> tuple[str, str]:
-    """§8 2a: editable caption(s), empty by default, with a counter in UTF-16 units."""
+    """Guideline 2a: editable caption(s), empty by default, with a counter in UTF-16 units."""
     if mode == "draft":
         st.info(
             "Drafts carry no caption: the creator writes it, and picks who can see the "
@@ -207,7 +207,7 @@ def _counter(text: str, limit: int) -> None:
 
 
 def privacy_select(creator: CreatorInfo, branded: bool) -> str | None:
-    """§8 2b: only the creator's options, chosen by the user — no default."""
+    """Guideline 2b: only the creator's options, chosen by the user — no default."""
     allowed, removed = privacy_options(creator, branded)
     key = f"{KEY}privacy"
     if st.session_state.get(key) not in (*allowed, None):
@@ -227,7 +227,7 @@ def privacy_select(creator: CreatorInfo, branded: bool) -> str | None:
 
 
 def interaction_checks(creator: CreatorInfo, mode: str) -> dict[str, bool]:
-    """§8 2c: unticked by default; disabled (with why) where the creator disabled them."""
+    """Guideline 2c: unticked by default; disabled (with why) where the creator disabled them."""
     values = {"allow_comment": False, "allow_duet": False, "allow_stitch": False}
     boxes = interaction_boxes(creator, mode)
     for col, box in zip(st.columns(len(boxes)), boxes, strict=True):
@@ -247,7 +247,7 @@ def interaction_checks(creator: CreatorInfo, mode: str) -> dict[str, bool]:
 
 
 def disclosure(mode: str, privacy: str | None) -> dict[str, bool]:
-    """§8 3: the commercial content disclosure, off by default; its two boxes and label."""
+    """Guideline 3: the commercial content disclosure, off by default; its two boxes and label."""
     disclose = st.toggle(
         "Disclose commercial content",
         value=False,
@@ -289,7 +289,7 @@ def disclosure(mode: str, privacy: str | None) -> dict[str, bool]:
 
 
 def extras(mode: str) -> dict:
-    """§8 extras: the AI-generated label and, for video, the cover frame."""
+    """Extras of the Direct Post API: the AI-generated label and, for video, the cover frame."""
     values: dict = {
         "is_aigc": st.toggle(
             "Label as AI-generated",
@@ -320,5 +320,5 @@ def declaration_markdown(organic: bool, branded: bool) -> str:
 
 
 def declaration_text(organic: bool, branded: bool) -> None:
-    """§8 2/4: the consent statement right above Post (our own text and TikTok's URLs)."""
+    """Guideline 2/4: the consent statement right above Post (our own text and TikTok's URLs)."""
     st.markdown(declaration_markdown(organic, branded))

@@ -196,7 +196,7 @@ def _photos() -> MediaChoice:
 
 
 def _preview_file(path: Path, problems: list[Problem]) -> None:
-    """§8 5a: the preview, the probe's facts, and what is wrong with how to fix it."""
+    """Guideline 5a: the preview, the probe's facts, and what is wrong with how to fix it."""
     try:
         info = probe_video(path)
     except Exception:  # unreadable: the problems below say why

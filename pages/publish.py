@@ -19,7 +19,7 @@ from dashboard.components import empty_state
 from dashboard.errors import show_error
 from dashboard.oauth import begin_connect
 from dashboard.publish_audit import render_checklist
-from services.accounts import list_accounts
+from services.accounts import Account, list_accounts
 from services.publishing import (
     MODE_LABELS,
     MODE_SCOPES,
@@ -32,7 +32,7 @@ from services.publishing import (
 )
 
 
-def _account_picker(accounts) -> object:
+def _account_picker(accounts: list[Account]) -> Account:
     """Only connected accounts; the sidebar's first choice is preselected."""
     ids = [a.open_id for a in accounts]
     key = "publish_account"
@@ -152,7 +152,7 @@ def render() -> None:
     if len(missing) == len(MODE_LABELS):
         _grant_more(account, missing)
     else:
-        # §8 1: creator info on every render, never cached.
+        # Guideline 1: creator info on every render, never cached.
         try:
             creator = fetch_creator_info(runtime.get_runtime(), account.open_id)
         except PublishError as exc:
