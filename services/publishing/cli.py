@@ -13,8 +13,9 @@ Exit codes:
   posting again is safe);
 * 2 — bad input or configuration: nothing was sent (form rule, media pre-flight, unknown
   account, the same post already queued);
-* 3 — not settled: still processing at the ``--wait`` deadline, an upload interrupted (resume
-  it with ``--resume JOB``), or an outcome that is unknown (never re-sent: check the TikTok app).
+* 3 — not settled: still processing at the ``--wait`` deadline (ask again later with
+  ``--check JOB``), an upload interrupted (resume it with ``--resume JOB``), or an outcome that
+  is unknown (never re-sent: check the TikTok app).
 
 Open ids start with ``-000`` and look like options to argparse: write ``--account=-000…`` or use
 ``--account @username``.
@@ -61,6 +62,8 @@ def add_publish_parser(sub: Any, fn: Any) -> argparse.ArgumentParser:
                       help="a photo URL (repeat for up to 35 photos; --mode photo)")
     what.add_argument("--resume", type=int, metavar="JOB",
                       help="continue an interrupted upload (never starts a new post)")
+    what.add_argument("--check", type=int, metavar="JOB",
+                      help="ask TikTok how an earlier post is doing (for cron after a deadline)")
     p.add_argument("--mode", choices=("direct", "draft", "photo"), default="direct",
                    help="direct: post now; draft: send to the creator's TikTok drafts; photo")
     p.add_argument("--privacy", choices=sorted(PRIVACY_LABELS), metavar="LEVEL",
@@ -154,6 +157,8 @@ def publish_from_cli(rt: Any, args: argparse.Namespace, *, on_progress: Any = No
     try:
         if args.resume is not None:
             job = service.resume_upload(rt, args.resume, on_progress=on_progress, client=client)
+        elif args.check is not None:
+            job = service.refresh_status(rt, args.check, client=client)
         else:
             if not args.account:
                 print("--account is required (@username or --account=OPEN_ID).",

@@ -90,6 +90,11 @@ def test_still_processing_at_the_deadline_exits_3(rt, luna, clip, client, sandbo
                "--privacy", "SELF_ONLY", "--wait", "--deadline", "30")
     assert code == 3
     assert "processing" in capsys.readouterr().out
+    # Later (cron): --check asks once more and settles it, without posting anything again.
+    sandbox.advance(3600)
+    assert run(rt, client, sandbox, "--check", "1") == 0
+    assert "Posted to @lunakitchen" in capsys.readouterr().out
+    assert len(inits(sandbox)) == 1
 
 
 def test_refused_by_tiktok_exits_1(rt, luna, client, sandbox, capsys):
