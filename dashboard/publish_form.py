@@ -140,6 +140,34 @@ def post_help(blockers: Sequence[str], mode: str) -> str:
 # ---------------------------------------------------------------- widgets, in guideline order
 
 
+#: Free-text and on/off fields the form keeps even when a run does not draw them (Streamlit
+#: forgets an undrawn widget's value): a moment where TikTok cannot be asked (e.g. its 20
+#: creator_info calls a minute) must not wipe the form. Checkboxes and toggles start off
+#: (Streamlit's default), as the guidelines require.
+KEPT_KEYS = tuple(
+    f"{KEY}{name}"
+    for name in (
+        "caption",
+        "photo_title",
+        "allow_comment",
+        "allow_duet",
+        "allow_stitch",
+        "disclose",
+        "your_brand",
+        "branded",
+        "aigc",
+        "url",
+        "photo_urls",
+    )
+)
+
+
+def keep_form_values() -> None:
+    for key in KEPT_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def creator_header(creator: CreatorInfo) -> None:
     """Guideline 1a: who receives the post, prominently, as plain text."""
     with st.container(border=True):
@@ -236,7 +264,6 @@ def interaction_checks(creator: CreatorInfo, mode: str) -> dict[str, bool]:
             st.session_state[key] = False
         values[box.key] = col.checkbox(
             box.label,
-            value=False,
             key=key,
             disabled=box.disabled_reason is not None,
             help=box.disabled_reason,
@@ -250,7 +277,6 @@ def disclosure(mode: str, privacy: str | None) -> dict[str, bool]:
     """Guideline 3: the commercial content disclosure, off by default; its two boxes and label."""
     disclose = st.toggle(
         "Disclose commercial content",
-        value=False,
         key=f"{KEY}disclose",
         help="Turn on if this post promotes yourself, a brand, a product or a service.",
     )
@@ -262,7 +288,6 @@ def disclosure(mode: str, privacy: str | None) -> dict[str, bool]:
         )
         organic = st.checkbox(
             "Your brand",
-            value=False,
             key=f"{KEY}your_brand",
             help="You are promoting yourself or your own business.",
         )
@@ -271,7 +296,6 @@ def disclosure(mode: str, privacy: str | None) -> dict[str, bool]:
             st.session_state[f"{KEY}branded"] = False
         branded = st.checkbox(
             "Branded content",
-            value=False,
             key=f"{KEY}branded",
             disabled=blocked,
             help=BRANDED_NOT_PRIVATE
@@ -293,7 +317,6 @@ def extras(mode: str) -> dict:
     values: dict = {
         "is_aigc": st.toggle(
             "Label as AI-generated",
-            value=False,
             key=f"{KEY}aigc",
             help="Adds TikTok's “Creator labeled as AI-generated” tag to the post.",
         )

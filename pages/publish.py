@@ -131,6 +131,7 @@ def _form(account, creator) -> None:
 
 
 def render() -> None:
+    form.keep_form_values()
     st.title("Publish")
     st.caption(
         "Post a video or photos to a connected creator, or send a video to their TikTok "

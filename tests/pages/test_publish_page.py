@@ -573,3 +573,25 @@ def test_lost_init_answer_is_unknown_never_resent_and_a_person_decides(video):
     assert any(e.value.startswith("**Not posted**") for e in at.error)
     assert at.button(key="publish_post").disabled is False  # now an explicit repost is allowed
     assert calls(rt, "/v2/post/publish/video/init/") == 1
+
+
+def test_a_moment_when_the_creator_cannot_post_keeps_what_was_typed():
+    rt, _ = connect()
+
+    def ban(banned: bool) -> None:
+        requests.post(
+            f"{rt.settings.api_base_url}/_sandbox/posts/ban",
+            json={"creator": "lunakitchen", "banned": banned},
+            timeout=10,
+        ).raise_for_status()
+
+    at = open_page("publish")
+    at.text_area(key="publish_caption").input("keep me").run()
+    at.toggle(key="publish_disclose").set_value(True).run()
+    ban(True)
+    at.run()
+    assert not [t for t in at.text_area if t.key == "publish_caption"]  # the form stopped
+    ban(False)
+    at.run()
+    assert at.text_area(key="publish_caption").value == "keep me"
+    assert at.toggle(key="publish_disclose").value is True
