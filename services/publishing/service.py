@@ -208,6 +208,7 @@ def spool_upload(fileobj: BinaryIO, size: int | None, data_dir: Path) -> Path:
     when the disk fills up midway); the partial file is removed and nothing else changes.
     """
     folder = uploads_dir(data_dir)
+    _purge_old_spools(folder)
     free = shutil.disk_usage(folder).free
     if size is not None and size + SPOOL_MARGIN > free:
         raise PublishError(
@@ -243,6 +244,20 @@ def spool_upload(fileobj: BinaryIO, size: int | None, data_dir: Path) -> Path:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+SPOOL_MAX_AGE_S = 24 * 3600  # far past the 1 h an upload link lives: no job can still need it
+
+
+def _purge_old_spools(folder: Path) -> None:
+    """Remove spooled copies older than a day (left by posts that failed or were abandoned)."""
+    cutoff = time.time() - SPOOL_MAX_AGE_S
+    for path in folder.glob("upload-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            continue
 
 
 def _discard_spool(settings: Any, source_path: str | None) -> None:

@@ -74,3 +74,12 @@ def test_a_short_upload_is_refused(tmp_path):
     with pytest.raises(PublishError, match="cut short"):
         spool_upload(io.BytesIO(b"abc"), 10, tmp_path)
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_day_old_spools_are_removed_when_the_next_upload_arrives(tmp_path):
+    old = spool_upload(io.BytesIO(b"old"), 3, tmp_path)
+    recent = spool_upload(io.BytesIO(b"recent"), 6, tmp_path)
+    day_ago = old.stat().st_mtime - service.SPOOL_MAX_AGE_S - 60
+    os.utime(old, (day_ago, day_ago))
+    new = spool_upload(io.BytesIO(b"new"), 3, tmp_path)
+    assert not old.exists() and recent.exists() and new.exists()
