@@ -138,6 +138,7 @@ def _uploaded(data_dir: Path) -> Path | None:
 
 def _server_file(data_dir: Path) -> Path | None:
     folder = server_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # ready for the first copy
     files = server_files(folder)
     st.caption(
         "For videos too large for the browser: copy the file into this folder on the "
