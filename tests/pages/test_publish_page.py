@@ -595,3 +595,16 @@ def test_a_moment_when_the_creator_cannot_post_keeps_what_was_typed():
     at.run()
     assert at.text_area(key="publish_caption").value == "keep me"
     assert at.toggle(key="publish_disclose").value is True
+
+
+def test_video_longer_than_the_creator_may_post_is_refused_before_any_call(tmp_path):
+    rt, _ = connect("trailrunnerjo")  # creator_info: max_video_post_duration_sec = 300
+    # One frame a second keeps the file small; its frame rate is listed as a problem too.
+    long = make_video(tmp_path / "long.mp4", seconds=301, fps=1, width=360, height=360)
+    at = upload(open_page("publish"), long)
+    problems = "\n".join(t.value for t in at.text if t.value.startswith("•"))
+    assert "5 min 01 s long" in problems and "at most 5 min 00 s" in problems
+    assert "Trim it to 5 min 00 s or less." in problems
+    at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
+    assert at.button(key="publish_post").disabled
+    assert sum(calls(rt, p) for p in INIT_PATHS) == 0
