@@ -121,7 +121,8 @@ def _uploaded(data_dir: Path) -> Path | None:
         "Video file (MP4, MOV or WebM)",
         type=[s[1:] for s in VIDEO_SUFFIXES],
         key=f"{KEY}upload_{st.session_state.get('upload_nonce', 0)}",
-        help="Files larger than the upload limit go on the server: "
+        help=f"Up to {st.get_option('server.maxUploadSize'):,} MB through the browser (Streamlit "
+        "holds an upload in memory until it is saved to disk). Larger files go on the server: "
         "choose “A file already on the server”.",
     )
     if upload is None:
