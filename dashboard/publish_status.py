@@ -54,7 +54,7 @@ HEADLINES = {
     "cancelled": "Cancelled",
     "unknown": "Outcome unknown",
     "processing": "TikTok is processing the post",
-    "uploading": "Uploading",
+    "uploading": "Upload not finished",
 }
 _ALERT = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 

@@ -608,3 +608,23 @@ def test_video_longer_than_the_creator_may_post_is_refused_before_any_call(tmp_p
     at.selectbox(key="publish_privacy").set_value("PUBLIC_TO_EVERYONE").run()
     assert at.button(key="publish_post").disabled
     assert sum(calls(rt, p) for p in INIT_PATHS) == 0
+
+
+def test_an_interrupted_upload_resumes_with_the_same_link_not_a_new_post(video):
+    rt, _ = connect()
+    requests.post(
+        f"{rt.settings.api_base_url}/_sandbox/faults",
+        json={"kind": "server_error", "path": "/upload/video/", "count": 4},
+        timeout=10,
+    ).raise_for_status()  # every attempt at the only chunk fails
+    at = _ready_form(open_page("publish"), video)
+    at.button(key="publish_post").click().run()
+    assert not at.exception, at.exception
+    assert any(w.value.startswith("**Upload not finished**") for w in at.warning)
+    assert any("Upload interrupted" in t.value for t in at.text)
+    at.button(key="publish_resume").click().run()
+    assert not at.exception, at.exception
+    advance(rt, 30)
+    at.run()
+    assert [s.value for s in at.success] == ["**Posted** · TikTok status: PUBLISH_COMPLETE"]
+    assert calls(rt, "/v2/post/publish/video/init/") == 1
