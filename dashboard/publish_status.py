@@ -209,12 +209,22 @@ def status_panel() -> None:
 
 
 def keep_polling(job: PublishJob) -> bool:
-    """Still processing, or published publicly but not yet through TikTok's moderation (the
-    public link appears only then)."""
+    """Still processing; being uploaded by another tab or process (its progress shows here);
+    or published publicly but not yet through TikTok's moderation (the link comes then)."""
     awaiting_link = (
         job.status == "published" and not job.post_ids and job.privacy_level == "PUBLIC_TO_EVERYONE"
     )
-    return job.needs_polling or awaiting_link
+    uploading_elsewhere = job.status == "uploading" and not job.error_message
+    return job.needs_polling or awaiting_link or uploading_elsewhere
+
+
+def _stalled(job: PublishJob) -> bool:
+    """An upload that stopped (a failed chunk, or no progress until the polling deadline)."""
+    return (
+        job.status == "uploading"
+        and not job.needs_polling
+        and (bool(job.error_message) or _past_deadline())
+    )
 
 
 @st.fragment(run_every=POLL_EVERY_S)
@@ -255,16 +265,12 @@ def _outcome(job: PublishJob) -> None:
             st.link_button(
                 "Open the post on TikTok", outcome.post_url, icon=":material/open_in_new:"
             )
-        if (
-            job.status == "uploading"
-            and not job.needs_polling
-            and st.button(
-                "Resume upload",
-                key="publish_resume",
-                icon=":material/resume:",
-                help="Continues from the last part TikTok confirmed, with the same upload link "
-                "(valid for an hour). Nothing is posted twice.",
-            )
+        if _stalled(job) and st.button(
+            "Resume upload",
+            key="publish_resume",
+            icon=":material/resume:",
+            help="Continues from the last part TikTok confirmed, with the same upload link "
+            "(valid for an hour). Nothing is posted twice.",
         ):
             _resume(job.id)
         if job.status == "unknown":
