@@ -7,6 +7,8 @@ through a browser are copied to ``<data dir>/uploads/server/`` on the server (sc
 mounted share) and picked from a list. The page never takes a typed path, so nobody with access
 to Reelboard can post an arbitrary file of the server to TikTok; to use another folder, point
 REELBOARD_DATA_DIR elsewhere or link the folder there. Reelboard never deletes those files.
+(TikTok asks apps not to FILE_UPLOAD media the *app* hosts; these are the user's own files on
+their self-hosted Reelboard, the same as an upload from their browser, only larger.)
 Videos already on a verified web domain are pulled by TikTok itself (PULL_FROM_URL,
 https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide); photos can only
 come that way.
