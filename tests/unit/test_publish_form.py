@@ -170,3 +170,23 @@ def test_declaration_links_each_policy_where_the_sentence_names_it():
         "https://www.tiktok.com/legal/page/global/bc-policy/en) and [Music Usage Confirmation]("
         "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en)."
     )
+
+
+def test_media_facts_line_reads_like_a_person_would_say_it():
+    from services.publishing import MediaInfo
+
+    info = MediaInfo(
+        path=Path("/x"),
+        size=12 * 1024 * 1024,
+        container="mp4",
+        codec="h264",
+        duration_s=12.34,
+        fps=29.97,
+        width=1080,
+        height=1920,
+    )
+    assert media.describe_media(info) == "MP4 · h264 · 1080×1920 · 30 fps · 12.3 s · 12.0 MB"
+
+
+def test_large_files_come_from_a_subfolder_the_spool_cleanup_never_touches(tmp_path):
+    assert media.server_dir(tmp_path) == tmp_path / "uploads" / "server"
