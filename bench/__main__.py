@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import queries_bench, report_bench, sync_bench
+from bench import queries_bench, report_bench, sync_bench, upload_bench
 
 
 def main(argv: list[str]) -> int:
@@ -12,6 +12,7 @@ def main(argv: list[str]) -> int:
     codes = [sync_bench.main(quick)]
     codes.append(queries_bench.main(["--videos", "2000", "--days", "90"] if quick else []))
     codes.append(report_bench.main(["--videos", "1000", "--days", "60"] if quick else []))
+    codes.append(upload_bench.main(quick))
     return max(codes)
 
 

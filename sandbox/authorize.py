@@ -1,9 +1,10 @@
-"""`/v2/auth/authorize/`: validation, the consent page, and code issuance (tiktok-api.md §1).
+"""`/v2/auth/authorize/`: validation, the consent page, and code issuance (Login Kit).
 
 The same validation and the same code issuance serve three callers: the browser GET (render the
 consent page), the consent form POST, and the non-interactive /_sandbox/consent control call.
 Errors about the app itself (client_key, redirect_uri) never redirect, like TikTok's
-`error_type=client_key` page (§1.3); everything else redirects back with `error=` (§2.5).
+`error_type=client_key` page (Login Kit); everything else redirects back with `error=`
+(OAuth errors).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
     from sandbox.core import Sandbox
 
 AUTHORIZE_PATH = "/v2/auth/authorize/"
-# Everything the authorize request may carry (§1.2); carried through the consent form.
+# The page also answers without its trailing slash: Arctic's authorize URL has none and its
+# users reach the consent page (https://developers.tiktok.com/doc/login-kit-web).
+AUTHORIZE_ALIAS = "/v2/auth/authorize"
+# Everything the authorize request may carry (Login Kit); carried through the consent form.
 AUTH_PARAMS = (
     "client_key",
     "scope",
@@ -45,7 +49,7 @@ SESSION_COOKIE = "tt_sandbox_session"
 
 
 class AuthorizePageError(Exception):
-    """An error shown on TikTok's own page: the redirect_uri cannot be trusted (§1.3)."""
+    """An error shown on TikTok's own page: the redirect_uri cannot be trusted (Login Kit)."""
 
     def __init__(self, error_type: str, err_code: int, message: str) -> None:
         super().__init__(message)
@@ -76,7 +80,7 @@ class AuthorizeRequest:
 
 def callback_url(redirect_uri: str, items: list[tuple[str, str]]) -> str:
     """redirect_uri + query. Codes contain `*` and `!`, so they arrive percent-encoded and the
-    app must URL-decode them (§1.3); commas in `scopes` stay readable."""
+    app must URL-decode them (Login Kit); commas in `scopes` stay readable."""
     query = urlencode(items, quote_via=quote, safe=",")
     base = quote(redirect_uri, safe=":/?#[]@!$&'()*+,;=%~")
     return f"{base}{'&' if '?' in base else '?'}{query}"
@@ -100,7 +104,7 @@ def parse_authorize(sb: Sandbox, params: Mapping[str, str]) -> AuthorizeRequest:
         )
     redirect_uri = params.get("redirect_uri") or ""
     if redirect_uri not in app.redirect_uris:
-        # §1.2: must exactly match a registered URI; never redirect to an unregistered one.
+        # Login Kit: must exactly match a registered URI; never redirect to an unregistered one.
         raise AuthorizePageError(
             "redirect_uri", 10006, "redirect_uri does not match any URI registered for this app."
         )
@@ -121,7 +125,7 @@ def parse_authorize(sb: Sandbox, params: Mapping[str, str]) -> AuthorizeRequest:
     challenge = params.get("code_challenge") or None
     method = params.get("code_challenge_method") or None
     if challenge is not None or method is not None:
-        # §1.2: only S256, and the challenge is hex(sha256(verifier)) — checked at /token/.
+        # Login Kit: only S256, and the challenge is hex(sha256(verifier)) — checked at /token/.
         if challenge is None:
             raise fail("invalid_request", "code_challenge is required with code_challenge_method.")
         if method != "S256":
@@ -139,7 +143,7 @@ def parse_authorize(sb: Sandbox, params: Mapping[str, str]) -> AuthorizeRequest:
 
 
 def granted_scopes(areq: AuthorizeRequest, ticked: list[str] | None) -> list[str]:
-    """What the user grants: the ticked subset of the request, plus user.info.basic (§9)."""
+    """What the user grants: the ticked subset of the request, plus user.info.basic (scope docs)."""
     chosen = set(areq.scopes if ticked is None else ticked) & set(areq.scopes)
     return order_scopes(chosen | {REQUIRED_SCOPE})
 
@@ -148,7 +152,7 @@ def issue_code(
     sb: Sandbox, areq: AuthorizeRequest, open_id: str, scopes: list[str], now: float
 ) -> str:
     """Store a single-use code bound to app, redirect_uri, scopes, user and PKCE challenge;
-    return the success callback URL (§1.3)."""
+    return the success callback URL (Login Kit)."""
     code = new_code()
     with sb.store.transaction() as tx:
         tx.insert_code(
@@ -243,7 +247,7 @@ def get_authorize(sb: Sandbox, req: Request) -> Response:
         return redirect(exc.location)
     session = _session_creator(sb, req)
     if session is not None and not areq.disable_auto_auth:
-        # §1.2: disable_auto_auth=0 (the default) silently re-authorizes an account that is
+        # Login Kit: disable_auto_auth=0 (the default) silently re-authorizes an account that is
         # logged in and already granted these scopes; the app must send 1 to switch accounts.
         wanted = set(granted_scopes(areq, None))
         with sb.store.read() as tx:
@@ -297,7 +301,8 @@ def post_authorize(sb: Sandbox, req: Request) -> Response:
         return _render(sb, req, areq, status=400, ticked=ticked, error=message)
     scopes = granted_scopes(areq, ticked)
     location = issue_code(sb, areq, creator.open_id, scopes, req.now)
-    cookie = f"{SESSION_COOKIE}={creator.open_id}; Path={AUTHORIZE_PATH}; HttpOnly; SameSite=Lax"
+    # Path without the slash: the cookie then also reaches the slash-less page (AUTHORIZE_ALIAS).
+    cookie = f"{SESSION_COOKIE}={creator.open_id}; Path={AUTHORIZE_ALIAS}; HttpOnly; SameSite=Lax"
     return redirect(location, headers=[("Set-Cookie", cookie)], open_id=creator.open_id)
 
 
@@ -321,7 +326,7 @@ def complete_consent(
     if not isinstance(authorize_url, str) or not authorize_url:
         raise ConsentError("authorize_url must be the full authorize URL the app generated")
     parts = urlsplit(authorize_url)
-    if parts.path != AUTHORIZE_PATH:
+    if parts.path not in (AUTHORIZE_PATH, AUTHORIZE_ALIAS):
         raise ConsentError(f"authorize_url path must be {AUTHORIZE_PATH}, got {parts.path!r}")
     if not isinstance(approve, bool):
         raise ConsentError("approve must be true or false")

@@ -42,6 +42,15 @@ class CreatorSpec:
     followers_per_view: float = 0.004
     colors: tuple[str, str] = ("#ff6b6b", "#845ef7")
     text: TextPool = field(default_factory=lambda: GENERIC_TEXT)
+    # Content Posting: what creator_info reports (https://developers.tiktok.com/doc/
+    # content-posting-api-reference-query-creator-info). A private account also has duet and
+    # stitch disabled. `unaudited_app` makes every app act unaudited for this creator (the demo
+    # scenario of an app before TikTok's audit).
+    comment_disabled: bool = False
+    duet_disabled: bool = False
+    stitch_disabled: bool = False
+    max_video_post_duration_sec: int = 180
+    unaudited_app: bool = False
 
 
 GENERIC_TEXT = TextPool(
@@ -221,7 +230,7 @@ POTTERY_TEXT = TextPool(
 DEMO_CREATORS: tuple[CreatorSpec, ...] = (
     # 1. The large, verified public account: ~600 public posts in the 20 months before the
     #    anchor, roughly daily, and two more years of posts after it; private and deleted videos
-    #    exercise the "public, live videos only" rules of video/list and video/query (§3.2, §3.3).
+    #    exercise the "public, live videos only" rules of video/list and video/query.
     CreatorSpec(
         username="lunakitchen",
         display_name="Luna's Kitchen",
@@ -243,9 +252,10 @@ DEMO_CREATORS: tuple[CreatorSpec, ...] = (
         followers_per_view=0.0055,
         colors=("#ff922b", "#e64980"),
         text=KITCHEN_TEXT,
+        max_video_post_duration_sec=600,
     ),
     # 2. The small private account: few videos, small numbers; is_private drives the privacy
-    #    options of a private account in later posting work (tiktok-api.md §4.1).
+    #    options of a private account in later posting work (creator info docs).
     CreatorSpec(
         username="quietpotter",
         display_name="quiet potter",
@@ -291,6 +301,34 @@ DEMO_CREATORS: tuple[CreatorSpec, ...] = (
         followers_per_view=0.008,
         colors=("#4dabf7", "#5c7cfa"),
         text=TRAIL_TEXT,
+        comment_disabled=True,
+        stitch_disabled=True,
+        max_video_post_duration_sec=300,
+    ),
+    # 4. The unaudited-app scenario: a public account seen through an app that has not passed
+    #    TikTok's audit. creator_info still offers PUBLIC_TO_EVERYONE; every init is refused with
+    #    unaudited_client_can_only_post_to_private_accounts, as TikTok does for public accounts.
+    CreatorSpec(
+        username="freshbrand.lab",
+        display_name="Fresh Brand Lab",
+        bio="A new brand account, posting through an app that is still in review.",
+        is_verified=False,
+        is_private=False,
+        following_count=12,
+        history_days=60.0,
+        future_days=730.0,
+        mean_interval_days=7.0,
+        private_videos=0,
+        deleted_videos=0,
+        median_views=450.0,
+        views_sigma=0.7,
+        hit_rate=0.0,
+        yearly_growth=1.2,
+        base_followers=310,
+        organic_followers_per_day=1.0,
+        followers_per_view=0.006,
+        colors=("#fab005", "#40c057"),
+        unaudited_app=True,
     ),
 )
 

@@ -18,6 +18,7 @@ from sandbox.display import avatar_url
 from sandbox.faults import ACTION_KINDS
 from sandbox.ids import media_signature
 from sandbox.media import AVATAR_SIZES, avatar_png, cover_jpeg
+from sandbox.posting import control_ban, control_complete_draft, control_posts
 from sandbox.sheets import control as sheets_control
 from sandbox.web import Request, Response, html_response, json_response
 from sandbox.world import MAX_SYNTHETIC_VIDEOS, USERNAME_RE, Creator
@@ -105,7 +106,7 @@ def _token_fault(sb: Sandbox, req: Request, kind: str, body: dict[str, object]) 
             # the user's current access tokens expire now; refresh still works
             affected = tx.expire_user_access_tokens(creator.open_id, req.now)
         else:
-            # the user removed the app: every token of the authorization dies (§2.7)
+            # the user removed the app: every token of the authorization dies (webhooks docs)
             affected = tx.revoke_user_grants(creator.open_id, req.now)
     return json_response(200, {"kind": kind, "open_id": creator.open_id, "affected": affected})
 
@@ -198,6 +199,13 @@ def index(sb: Sandbox, req: Request) -> Response:
             "/v2/user/info/",
             "/v2/video/list/",
             "/v2/video/query/",
+            "/v2/post/publish/creator_info/query/",
+            "/v2/post/publish/video/init/",
+            "/v2/post/publish/inbox/video/init/",
+            "/v2/post/publish/content/init/",
+            "/upload/video/?upload_id=…&upload_token=…",
+            "/v2/post/publish/status/fetch/",
+            "/v2/post/publish/cancel/",
             "/_sandbox/health",
             "/_sandbox/clock",
             "/_sandbox/faults",
@@ -209,6 +217,9 @@ def index(sb: Sandbox, req: Request) -> Response:
             "/v4/spreadsheets/… (fake Google Sheets)",
             "/token (fake Google OAuth)",
             "/_sandbox/sheets/view",
+            "/_sandbox/posts",
+            "/_sandbox/posts/complete_draft",
+            "/_sandbox/posts/ban",
         )
     )
     page = (
@@ -240,7 +251,7 @@ def media(sb: Sandbox, req: Request) -> Response:
         if video is None:
             return _error(404, "no such video")
         if sb.config.current.enforce_media_expiry and not _cover_link_valid(sb, req, video.id):
-            # §3.4: cover URLs expire after 6 h, like TikTok's signed CDN links.
+            # video object docs: cover URLs expire after 6 h, like TikTok's signed CDN links.
             return _error(
                 403, "cover URL expired or not signed; fetch a fresh one with /v2/video/query/"
             )
@@ -274,6 +285,9 @@ _CONTROL: dict[str, tuple[tuple[str, ...], Callable[[Sandbox, Request], Response
     "/_sandbox/creators": (("GET", "POST"), creators),
     "/_sandbox/config": (("GET", "POST"), config),
     "/_sandbox/reset": (("POST",), reset),
+    "/_sandbox/posts": (("GET",), control_posts),
+    "/_sandbox/posts/complete_draft": (("POST",), control_complete_draft),
+    "/_sandbox/posts/ban": (("POST",), control_ban),
 }
 
 

@@ -1,7 +1,7 @@
-"""Display API: `/v2/user/info/`, `/v2/video/list/`, `/v2/video/query/` (tiktok-api.md §3).
+"""Display API: `/v2/user/info/`, `/v2/video/list/`, `/v2/video/query/` (Display API docs).
 
-Checks run in the order of §12: Bearer token → endpoint scope → rate limit → parameters
-(→ per-field scopes for user/info). Every answer uses the `{data, error}` envelope of §0.
+Checks run in TikTok's order: Bearer token → endpoint scope → rate limit → parameters
+(→ per-field scopes for user/info). Every answer uses the v2 `{data, error}` envelope.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sandbox.world import Creator, Video
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
 
-MAX_COUNT_DEFAULT = 10  # §3.2
-MAX_COUNT_LIMIT = 20  # §3.2
-MAX_QUERY_IDS = 20  # §3.3
+MAX_COUNT_DEFAULT = 10  # video list docs
+MAX_COUNT_LIMIT = 20  # video list docs
+MAX_QUERY_IDS = 20  # video query docs
 _VIDEO_FIELD_SET = frozenset(VIDEO_FIELDS)
 
 
@@ -38,7 +38,7 @@ def _bearer(req: Request) -> str | None:
 
 
 def _guard(sb: Sandbox, req: Request) -> tuple[TokenGrant, Creator]:
-    """Token, then scope, then rate limit (§12). Raises _RejectError with the error response."""
+    """Token, then scope, then rate limit (TikTok's order); raises _RejectError with the answer."""
     token = _bearer(req)
     grant = None
     if token is not None:
@@ -145,14 +145,14 @@ def _user_value(sb: Sandbox, creator: Creator, name: str, now: float) -> object:
 
 
 def _tt4d(client_key: str) -> str:
-    # §3.4: share links carry the app's client key for TikTok's attribution.
+    # video object docs: share links carry the app's client key for TikTok's attribution.
     return f"utm_campaign=tt4d_open_api&utm_source={client_key}"
 
 
 def video_json(
     sb: Sandbox, video: Video, fields: list[str], client_key: str, now: float
 ) -> dict[str, object]:
-    """Only the requested fields (§3.4)."""
+    """Only the requested fields (video object docs)."""
     counts = video.counts_at(now) if any(f.endswith("_count") for f in fields) else (0, 0, 0, 0)
     user = video.username
     page_url = f"https://www.tiktok.com/@{user}/video/{video.id}"
@@ -163,7 +163,7 @@ def video_json(
         elif name == "create_time":
             out[name] = video.create_time
         elif name == "cover_image_url":
-            # §3.4: cover URLs live 6 h; renew them with video/query.
+            # video object docs: cover URLs live 6 h; renew them with video/query.
             expires = int(now) + sb.config.current.cover_url_ttl
             sig = media_signature(sb.seed, video.id, expires)
             out[name] = (
@@ -209,8 +209,8 @@ def user_info(sb: Sandbox, req: Request) -> Response:
     granted = set(grant.scopes.split(","))
     missing = order_scopes({USER_FIELD_SCOPES[n] for n in names} - granted)
     if missing:
-        # §3.1/§5: fields without their scope → 400 scope_permission_missed (§13 notes one
-        # report of empty fields instead; the documented behaviour is emulated).
+        # user info docs: fields without their scope → 400 scope_permission_missed (one report
+        # says empty fields instead, undocumented; the documented behaviour is emulated).
         return api_error(
             req,
             400,
@@ -249,7 +249,7 @@ def video_list(sb: Sandbox, req: Request) -> Response:
             f"max_count must be an integer from 1 to {MAX_COUNT_LIMIT}.",
             open_id=grant.open_id,
         )
-    # §3.2: the cursor is epoch ms; return videos posted strictly before it. 0 is read as
+    # video list docs: the cursor is epoch ms; return videos posted strictly before it. 0 is read as
     # "unset" (the zero value of an int64 field), i.e. start from the newest video.
     before_s = -(-cursor // 1000) if cursor else None  # ct*1000 < cursor ⇔ ct < ceil(cursor/1000)
     videos, has_more = creator.page(req.now, before_s, max_count)  # type: ignore[arg-type]
@@ -289,8 +289,8 @@ def video_query(sb: Sandbox, req: Request) -> Response:
     videos = []
     for vid in dict.fromkeys(ids):  # repeated ids answer once, request order kept
         video = sb.world.video(vid)
-        # §3.3: only this user's public, live videos; anything else is silently left out.
+        # video query docs: only this user's public, live videos; the rest is silently left out.
         if video is not None and video.username == creator.username and video.listed_at(req.now):
             videos.append(video_json(sb, video, names, grant.client_key, req.now))
-    # §3.3/§11: the reference shows only `videos`; Get-Started adds cursor 0 and has_more.
+    # The video query reference shows only `videos`; Get-Started adds cursor 0 and has_more.
     return api_ok(req, {"videos": videos, "cursor": 0, "has_more": False}, open_id=grant.open_id)

@@ -11,10 +11,13 @@ import itertools
 import threading
 from dataclasses import asdict, dataclass
 
-COUNTED_KINDS = ("rate_limit", "server_error", "drop")
+# lose_response: the request takes effect but its answer is dropped (after `ms`);
+# drop with `after_bytes`: an upload PUT's connection dies after that many body bytes.
+COUNTED_KINDS = ("rate_limit", "server_error", "drop", "lose_response")
+UPLOAD_PATH = "/upload/video/"  # sandbox/upload.py: the upload PUT takes faults too
 ACTION_KINDS = ("expire_token", "revoke")
 ALL_KINDS = ("latency", *COUNTED_KINDS, *ACTION_KINDS)
-AUTHORIZE_PAGE = "/v2/auth/authorize/"
+AUTHORIZE_PAGES = ("/v2/auth/authorize/", "/v2/auth/authorize")
 
 
 @dataclass
@@ -25,6 +28,7 @@ class Fault:
     remaining: int | None = None  # counted kinds; None for latency (until cleared)
     ms: int | None = None  # latency
     status: int | None = None  # server_error: 500, 502 or 503
+    after_bytes: int | None = None  # drop: read this many body bytes first (upload PUT)
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
@@ -54,6 +58,10 @@ def parse_fault(body: dict[str, object], next_id: int) -> Fault:
         )
     if kind in COUNTED_KINDS:
         fault = Fault(next_id, str(kind), path, _int(body, "count", 1, 1, 1_000_000))
+        if kind == "drop" and "after_bytes" in body:
+            fault.after_bytes = _int(body, "after_bytes", None, 1, 1 << 40)
+        if kind == "lose_response":
+            fault.ms = _int(body, "ms", 0, 0, 120_000)
         if kind == "server_error":
             status = _int(body, "status", 500, 500, 599)
             if status not in (500, 502, 503):
@@ -64,7 +72,7 @@ def parse_fault(body: dict[str, object], next_id: int) -> Fault:
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith("/v2/") and path != AUTHORIZE_PAGE
+    return (path.startswith("/v2/") and path not in AUTHORIZE_PAGES) or path == UPLOAD_PATH
 
 
 class FaultBoard:
@@ -89,7 +97,7 @@ class FaultBoard:
 
     def latency_ms(self, path: str) -> int:
         """Total delay for this request; counted latency faults are used up here."""
-        if not path.startswith("/v2/"):
+        if not path.startswith("/v2/") and path != UPLOAD_PATH:
             return 0
         total = 0
         with self._lock:

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import time
 
-_OPEN_ID_PREFIX = "-000"  # tiktok-api.md §0: a real open_id looks like -000YSS_OTWKQzsQ-Q6f…
+_OPEN_ID_PREFIX = "-000"  # v2 conventions: a real open_id looks like -000YSS_OTWKQzsQ-Q6f…
 
 
 def _digest(*parts: object) -> bytes:
@@ -20,13 +20,14 @@ def _digest(*parts: object) -> bytes:
 
 
 def open_id_for(seed: int, username: str) -> str:
-    """`-000` + 32 url-safe characters, stable for (seed, username) (tiktok-api.md §0)."""
+    """`-000` + 32 url-safe characters, stable for (seed, username) (v2 conventions)."""
     text = base64.urlsafe_b64encode(_digest(seed, "open_id", username)).decode()
     return _OPEN_ID_PREFIX + text[:32]
 
 
 def union_id_for(seed: int, username: str) -> str:
-    """A UUID-shaped id; §3.1 says it is shared across one developer's apps, so no client key."""
+    """A UUID-shaped id; the user info docs say it is shared across one developer's apps, so no
+    client key."""
     h = _digest(seed, "union_id", username).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
@@ -40,7 +41,7 @@ def profile_short_code(seed: int, username: str) -> str:
 def new_code() -> str:
     """An authorization code shaped like TikTok's: `<b64>*<d>!<4 digits>`.
 
-    tiktok-api.md §1.3: codes contain `*` and `!` (e.g. `…*0!6410`), so clients must URL-decode.
+    Login Kit: codes contain `*` and `!` (e.g. `…*0!6410`), so clients must URL-decode.
     """
     return f"{secrets.token_urlsafe(48)}*{secrets.randbelow(3)}!{1000 + secrets.randbelow(9000)}"
 
@@ -51,17 +52,17 @@ def _token_body() -> str:
 
 
 def new_access_token() -> str:
-    """`act.` prefix as in the docs' examples (tiktok-api.md §0)."""
+    """`act.` prefix as in the docs' examples (v2 conventions)."""
     return f"act.{_token_body()}"
 
 
 def new_refresh_token() -> str:
-    """`rft.` prefix as in the docs' examples (tiktok-api.md §0)."""
+    """`rft.` prefix as in the docs' examples (v2 conventions)."""
     return f"rft.{_token_body()}"
 
 
 def new_client_token() -> str:
-    """`clt.` prefix (tiktok-api.md §2.6)."""
+    """`clt.` prefix (client token docs)."""
     return f"clt.{secrets.token_hex(16)}{secrets.token_urlsafe(24)}"
 
 
@@ -71,12 +72,13 @@ def secret_hash(value: str) -> str:
 
 
 def new_log_id(now: float) -> str:
-    """`YYYYMMDDhhmmss` + 20 upper-hex chars, like `20220829194722CBE87ED59D524E01AB0D` (§2.5)."""
+    """`YYYYMMDDhhmmss` + 20 upper-hex chars, like `20220829194722CBE87ED59D524E01AB0D` (OAuth
+    errors docs)."""
     return time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + secrets.token_hex(10).upper()
 
 
 def new_trace_id() -> str:
-    """W3C traceparent-style value for the `x-tt-trace-id` header (tiktok-api.md §0)."""
+    """W3C traceparent-style value for the `x-tt-trace-id` header (v2 conventions)."""
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-AVATAR_SIZES = (100, 168, 720)  # avatar_url_100, avatar_url, avatar_large_url (§3.1)
+AVATAR_SIZES = (100, 168, 720)  # avatar_url_100, avatar_url, avatar_large_url (user info docs)
 COVER_SIZE = (180, 320)  # small 9:16 thumbnail
 
 

@@ -1,16 +1,20 @@
-"""`/v2/oauth/token/` and `/v2/oauth/revoke/` (tiktok-api.md §2).
+"""`/v2/oauth/token/` and `/v2/oauth/revoke/` (token docs).
 
-Flat JSON both ways (§2.3, §2.5), form bodies only (§0), single-use short-lived codes with an
-exact redirect_uri match and optional hex-S256 PKCE, refresh rotation (§2.3), and the error
-status from the config (200 by default: what clients observe, §2.5/§13).
+Flat JSON both ways (token docs, OAuth errors), form bodies only (v2 conventions), single-use
+short-lived codes with an exact redirect_uri match and optional hex-S256 PKCE (base64url too for
+web redirects), refresh rotation (token docs), and the error status from the config (200 by
+default: what clients observe; undocumented).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sandbox.ids import new_access_token, new_client_token, new_refresh_token, secret_hash
 from sandbox.web import Request, Response, json_response, oauth_error
@@ -24,7 +28,7 @@ REDIRECT_MISMATCH = "Redirect_uri is not matched with the uri when requesting co
 PKCE_INVALID = "Code verifier or code challenge is invalid."
 REFRESH_INVALID = "Refresh token is invalid or expired."
 CLIENT_INVALID = "Client key or client secret is invalid."
-# §1.2: a verifier is 43-128 characters of [A-Za-z0-9-._~].
+# Login Kit: a verifier is 43-128 characters of [A-Za-z0-9-._~].
 _VERIFIER_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 
@@ -36,7 +40,7 @@ class _OAuthError(Exception):
 
 
 def _read_form(req: Request) -> dict[str, str]:
-    # §0: OAuth endpoints take application/x-www-form-urlencoded only; JSON is rejected.
+    # v2 conventions: OAuth endpoints take application/x-www-form-urlencoded only; JSON is rejected.
     if req.content_type != "application/x-www-form-urlencoded":
         raise _OAuthError("invalid_request", MALFORMED)
     try:
@@ -63,18 +67,37 @@ def _check_client(sb: Sandbox, form: dict[str, str]) -> None:
         raise _OAuthError("invalid_client", CLIENT_INVALID)
 
 
-def pkce_ok(challenge: str, verifier: str | None) -> bool:
-    """§1.2: TikTok's S256 is the *hex* SHA-256 of the verifier, not RFC 7636 base64url."""
+def is_web_redirect(redirect_uri: str) -> bool:
+    """An https redirect to a host that is not loopback: a web app, not a desktop one."""
+    parts = urlsplit(redirect_uri)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a DNS name other than localhost
+
+
+def pkce_ok(challenge: str, verifier: str | None, *, allow_base64url: bool = False) -> bool:
+    """TikTok's S256 is the *hex* SHA-256 of the verifier, not RFC 7636 base64url
+    (https://developers.tiktok.com/doc/login-kit-desktop). Web redirect URIs also take the
+    RFC 7636 form: standard clients (Arctic) send it there and their users connect."""
     if verifier is None or not _VERIFIER_RE.match(verifier):
         return False
-    expected = hashlib.sha256(verifier.encode()).hexdigest()
-    return hmac.compare_digest(expected, challenge.lower())
+    digest = hashlib.sha256(verifier.encode()).digest()
+    if hmac.compare_digest(digest.hex(), challenge.lower()):
+        return True
+    if not allow_base64url:
+        return False
+    rfc7636 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(rfc7636, challenge)
 
 
 def _token_payload(
     access: str, access_ttl: int, open_id: str, refresh: str, refresh_expires_in: int, scopes: str
 ) -> dict[str, object]:
-    # §2.3: exactly these keys, flat, no data wrapper.
+    # token docs: exactly these keys, flat, no data wrapper.
     return {
         "access_token": access,
         "expires_in": access_ttl,
@@ -108,10 +131,12 @@ def _authorization_code(sb: Sandbox, req: Request, form: dict[str, str]) -> dict
             if form["redirect_uri"] != rec.redirect_uri:
                 raise _OAuthError("invalid_request", REDIRECT_MISMATCH)
             if rec.code_challenge is not None and not pkce_ok(
-                rec.code_challenge, form.get("code_verifier")
+                rec.code_challenge,
+                form.get("code_verifier"),
+                allow_base64url=is_web_redirect(rec.redirect_uri),
             ):
                 raise _OAuthError("invalid_request", PKCE_INVALID)
-            # A verifier without a challenge is ignored (Postiz does this and it works, §1.2).
+            # A verifier without a challenge is ignored (Postiz does this and it works, Login Kit).
             grant_id = tx.insert_grant(rec.client_key, rec.open_id, rec.scopes, now)
             access, refresh = new_access_token(), new_refresh_token()
             tx.insert_access_token(access, grant_id, now, cfg.access_ttl)
@@ -140,7 +165,7 @@ def _refresh_token(sb: Sandbox, req: Request, form: dict[str, str]) -> dict[str,
         access = new_access_token()
         tx.insert_access_token(access, rec.grant_id, now, cfg.access_ttl)
         if cfg.rotate_refresh_tokens:
-            # §2.3 (Nov 2026 docs): always rotated; the previous refresh token stops working
+            # token docs (Nov 2026 docs): always rotated; the previous refresh token stops working
             # at once. The new one gets a full lifetime of its own (see README).
             refresh = new_refresh_token()
             tx.insert_refresh_token(refresh, rec.grant_id, now, cfg.refresh_ttl)
@@ -166,7 +191,7 @@ def token(sb: Sandbox, req: Request) -> Response:
         elif grant_type == "refresh_token":
             payload = _refresh_token(sb, req, form)
         elif grant_type == "client_credentials":
-            # §2.6: a client token for the Research/Commercial Content APIs only; the Display
+            # A client token is for the Research/Commercial Content APIs only; the Display
             # endpoints here reject it like any unknown token.
             return json_response(
                 200,
@@ -189,7 +214,7 @@ def token(sb: Sandbox, req: Request) -> Response:
 
 
 def revoke(sb: Sandbox, req: Request) -> Response:
-    """§2.4: revoke with the access token; the whole authorization goes (the app disappears
+    """token docs: revoke with the access token; the whole authorization goes (the app disappears
     from the user's connected apps). Unknown tokens succeed too (RFC 7009 §2.2)."""
     try:
         form = _read_form(req)

@@ -95,7 +95,7 @@ def consent_page(
     scope_rows = []
     for s in scopes:
         if s.required:
-            # A disabled checkbox is not submitted; the server always grants it (§9).
+            # A disabled checkbox is not submitted; the server always grants it (scope docs).
             box = '<input type="checkbox" checked disabled aria-label="required">'
             extra = ' class="row scope disabled"'
         else:
@@ -139,7 +139,7 @@ def consent_page(
 
 
 def error_page(*, error_type: str, err_code: int, message: str) -> str:
-    """Like TikTok's own page for a bad client_key/redirect_uri: no redirect happens (§1.3)."""
+    """Like TikTok's own page for a bad client_key/redirect_uri: no redirect happens (Login Kit)."""
     body = (
         '<main class="card"><div class="brand">TikTok <span class="note">SANDBOX</span></div>'
         "<h1>Something went wrong</h1>"

@@ -1,8 +1,9 @@
-"""Sliding one-minute windows in simulated time (tiktok-api.md §6).
+"""Sliding one-minute windows in simulated time (rate-limit docs).
 
-Keyed by (endpoint, client_key, open_id): §6 says each endpoint's limit is enforced separately
-and leaves per-app vs per-user open (§13); per app and user is the stricter reading for a
-client that syncs several accounts. Only admitted requests count.
+Keyed by (endpoint, client_key, open_id): the rate-limit docs say each endpoint's limit is
+enforced separately and leave per-app vs per-user open; per app and user is the stricter reading
+for a client that syncs several accounts (the posting endpoints key by access token instead).
+Only admitted requests count.
 """
 
 from __future__ import annotations

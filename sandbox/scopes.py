@@ -1,12 +1,12 @@
 """Scope and field tables of Login Kit v2 and the Display API.
 
-Everything here is copied from tiktok-api.md §3.1, §3.4 and §9; the rest of the sandbox reads
-these tables instead of repeating the strings.
+Everything here is copied from the user info, video object and scope docs; the rest of the
+sandbox reads these tables instead of repeating the strings.
 """
 
 from __future__ import annotations
 
-# tiktok-api.md §9: the public TT4D v2 scopes that Login Kit can grant to a web app.
+# scope docs: the public TT4D v2 scopes that Login Kit can grant to a web app.
 # (research.*, portability.* and local.* belong to other products and are rejected.)
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     "user.info.basic": "Read your profile info (avatar, display name)",
@@ -18,11 +18,11 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
 }
 KNOWN_SCOPES: frozenset[str] = frozenset(SCOPE_DESCRIPTIONS)
 
-# tiktok-api.md §9: "user.info.basic … added by default with Login Kit", so it is always granted
+# scope docs: "user.info.basic … added by default with Login Kit", so it is always granted
 # and the consent page shows it as required.
 REQUIRED_SCOPE = "user.info.basic"
 
-# tiktok-api.md §3.1: user object fields and the scope each one needs.
+# user info docs: user object fields and the scope each one needs.
 USER_FIELD_SCOPES: dict[str, str] = {
     "open_id": "user.info.basic",
     "union_id": "user.info.basic",
@@ -41,7 +41,7 @@ USER_FIELD_SCOPES: dict[str, str] = {
     "video_count": "user.info.stats",
 }
 
-# tiktok-api.md §3.4: every video field needs only video.list.
+# video object docs: every video field needs only video.list.
 VIDEO_FIELDS: tuple[str, ...] = (
     "id",
     "create_time",
@@ -61,7 +61,7 @@ VIDEO_FIELDS: tuple[str, ...] = (
     "is_aigc",
 )
 
-# tiktok-api.md §3.1-§3.3: the scope each Display endpoint checks before anything else (§12).
+# The scope each Display endpoint checks before anything else (TikTok's order).
 ENDPOINT_SCOPES: dict[str, str] = {
     "/v2/user/info/": "user.info.basic",
     "/v2/video/list/": "video.list",
@@ -72,7 +72,7 @@ ENDPOINT_SCOPES: dict[str, str] = {
 def split_scopes(raw: str) -> list[str]:
     """Split a comma-separated scope string, keeping order and dropping blanks and repeats.
 
-    tiktok-api.md §1.2: scopes are comma-separated; a percent-encoded comma arrives here already
+    Login Kit: scopes are comma-separated; a percent-encoded comma arrives here already
     decoded by the query-string parser.
     """
     seen: list[str] = []

@@ -1,7 +1,7 @@
 """HTTP plumbing: a threaded HTTP/1.1 server with keep-alive around `Sandbox.handle`.
 
 Stdlib only (http.server). Every response carries an exact Content-Length so keep-alive works,
-plus TikTok's `x-tt-logid` and `x-tt-trace-id` headers (tiktok-api.md §0).
+plus TikTok's `x-tt-logid` and `x-tt-trace-id` headers (v2 conventions).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from sandbox.core import Sandbox, resolve_anchor
 from sandbox.ids import new_log_id, new_trace_id
 from sandbox.reqlog import LoggedRequest
 from sandbox.state import StateStore
-from sandbox.web import Request, Response, api_error
+from sandbox.upload import UPLOAD_PATH
+from sandbox.web import BodyStream, Request, Response, api_error
 
 DEFAULT_CLIENT_KEY = "sbawreelboarddemo"
 DEFAULT_CLIENT_SECRET = "sandbox-secret-not-for-production"
@@ -110,7 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
             log_id=log_id,
         )
         try:
-            req.body = self._read_body()
+            if self.command == "PUT" and url.path == UPLOAD_PATH:
+                # Upload chunks (up to 128 MiB) are streamed to disk by the handler, never
+                # read whole here; the handler checks Content-Length itself.
+                raw = self.headers.get("Content-Length") or ""
+                req.stream = BodyStream(self.rfile, int(raw) if raw.isdigit() else 0)
+                if not raw.isdigit() or self.headers.get("Transfer-Encoding"):
+                    self.close_connection = True  # a body we cannot delimit is never read
+            else:
+                req.body = self._read_body()
         except _BadRequestError as exc:
             self.close_connection = True
             self._write(req, api_error(req, 400, "invalid_params", str(exc)), head)
@@ -120,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the sandbox must not kill the connection silently
             traceback.print_exc(file=sys.stderr)
             resp = api_error(req, 500, "internal_error")
+        if req.stream is not None and req.stream.remaining:
+            self.close_connection = True  # an unread body cannot be skipped on keep-alive
         if resp.drop:
             self._log(req, None, resp)
             self.close_connection = True
@@ -255,6 +266,7 @@ class SandboxServer:
         self._thread.join(timeout=5)
         self._httpd.close_open_connections()
         self._httpd.server_close()
+        self.sandbox.close()
         self.sandbox.store.close()
 
     def __enter__(self) -> SandboxServer:

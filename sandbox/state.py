@@ -66,6 +66,38 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     replaced_at REAL
 );
 CREATE INDEX IF NOT EXISTS refresh_by_grant ON refresh_tokens (grant_id);
+CREATE TABLE IF NOT EXISTS posts (
+    publish_id TEXT PRIMARY KEY,
+    client_key TEXT NOT NULL,
+    open_id TEXT NOT NULL,
+    media TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    source TEXT NOT NULL,
+    privacy_level TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    post_info TEXT NOT NULL DEFAULT '{}',
+    pull_urls TEXT NOT NULL DEFAULT '[]',
+    video_size INTEGER,
+    chunk_size INTEGER,
+    chunk_count INTEGER,
+    upload_id TEXT UNIQUE,
+    upload_token_hash TEXT,
+    upload_expires_at REAL,
+    uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+    downloaded_bytes INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    media_done_at REAL,
+    result TEXT,
+    ready_at REAL,
+    cancelled_at REAL,
+    user_posted_at REAL,
+    public_at REAL,
+    post_id TEXT NOT NULL,
+    duration INTEGER,
+    width INTEGER,
+    height INTEGER
+);
+CREATE INDEX IF NOT EXISTS posts_by_user ON posts (open_id, created_at);
 CREATE TABLE IF NOT EXISTS extra_creators (
     username TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
@@ -122,6 +154,13 @@ class ExtraCreator:
     username: str
     display_name: str
     videos: int
+
+
+_POST_COLUMNS = frozenset(
+    line.split()[0]
+    for line in _SCHEMA.split("CREATE TABLE IF NOT EXISTS posts (")[1].split(");")[0].splitlines()
+    if line.strip()
+)
 
 
 class Tx:
@@ -307,6 +346,49 @@ class Tx:
         for table in ("codes", "access_tokens", "refresh_tokens", "grants"):
             self._db.execute(f"DELETE FROM {table}")
 
+    # --- Content Posting (sandbox/posting.py) ----------------------------------------------
+    def insert_post(self, values: dict[str, object]) -> None:
+        names = [n for n in values if n in _POST_COLUMNS]
+        self._db.execute(
+            f"INSERT INTO posts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [values[n] for n in names],
+        )
+
+    def update_post(self, publish_id: str, changes: dict[str, object]) -> None:
+        names = [n for n in changes if n in _POST_COLUMNS]
+        if names:
+            self._db.execute(
+                f"UPDATE posts SET {', '.join(f'{n} = ?' for n in names)} WHERE publish_id = ?",
+                [*(changes[n] for n in names), publish_id],
+            )
+
+    def _posts(self, where: str, args: tuple[object, ...]) -> list[dict[str, object]]:
+        cur = self._db.execute(f"SELECT * FROM posts WHERE {where} ORDER BY created_at", args)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def get_post(self, publish_id: str) -> dict[str, object] | None:
+        rows = self._posts("publish_id = ?", (publish_id,))
+        return rows[0] if rows else None
+
+    def get_post_by_upload(self, upload_id: str) -> dict[str, object] | None:
+        rows = self._posts("upload_id = ?", (upload_id,))
+        return rows[0] if rows else None
+
+    def posts(self, open_id: str | None = None, since: float | None = None) -> list[dict]:
+        where, args = "1 = 1", ()
+        if open_id is not None:
+            where, args = where + " AND open_id = ?", (*args, open_id)
+        if since is not None:
+            where, args = where + " AND created_at > ?", (*args, since)
+        return self._posts(where, args)
+
+    def client_posts_since(self, client_key: str, since: float) -> list[dict[str, object]]:
+        return self._posts("client_key = ? AND created_at > ?", (client_key, since))
+
+    def clear_posts(self) -> None:
+        self._db.execute("DELETE FROM posts")
+
     # --- extra creators ---------------------------------------------------------------------
     def insert_extra_creator(
         self, username: str, display_name: str, videos: int, now: float
@@ -330,6 +412,7 @@ class StateStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self._lock = threading.RLock()
+        self.path = None if path is None else Path(path)  # uploads are kept next to it
         if path is None:
             self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         else:

@@ -1,7 +1,7 @@
-"""Request/response values and the response shapes of tiktok-api.md §0 and §2.5.
+"""Request/response values and the response shapes of v2 conventions and OAuth errors.
 
 Handlers are plain functions from a `Request` to a `Response`; the HTTP plumbing in server.py
-adds the `x-tt-logid` / `x-tt-trace-id` headers (§0) and writes the bytes.
+adds the `x-tt-logid` / `x-tt-trace-id` headers (v2 conventions) and writes the bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 JSON = "application/json; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 
-# Messages for the Display API error codes (tiktok-api.md §5). Where TikTok's exact wording is
+# Messages for the Display API error codes (error codes). Where TikTok's exact wording is
 # known from captures it is used; the others are plain descriptions.
 API_MESSAGES: dict[str, str] = {
     "ok": "",
@@ -29,6 +29,26 @@ API_MESSAGES: dict[str, str] = {
 }
 
 
+class BodyStream:
+    """A request body not yet read (upload PUTs): read in blocks, straight to disk."""
+
+    def __init__(self, rfile: object, length: int) -> None:
+        self._rfile = rfile
+        self.remaining = length
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes; ConnectionError if the client stops sending mid-body."""
+        size = min(size, self.remaining)
+        if size <= 0:
+            return b""
+        data = self._rfile.read(size)  # type: ignore[attr-defined]
+        self.remaining -= len(data)
+        if len(data) < size:
+            self.remaining = 0
+            raise ConnectionError("the client closed the connection mid-body")
+        return data
+
+
 @dataclass
 class Request:
     method: str
@@ -38,6 +58,7 @@ class Request:
     body: bytes
     now: float  # simulated time when the request arrived
     log_id: str
+    stream: BodyStream | None = None  # set instead of `body` for upload PUTs
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -94,7 +115,7 @@ def json_response(
 
 
 def api_ok(req: Request, data: dict[str, object], open_id: str | None = None) -> Response:
-    """Display/Posting success envelope (tiktok-api.md §0)."""
+    """Display/Posting success envelope (v2 conventions)."""
     return json_response(
         200,
         {"data": data, "error": {"code": "ok", "message": "", "log_id": req.log_id}},
@@ -105,7 +126,7 @@ def api_ok(req: Request, data: dict[str, object], open_id: str | None = None) ->
 def api_error(
     req: Request, status: int, code: str, message: str | None = None, open_id: str | None = None
 ) -> Response:
-    """Error envelope: `data` is `{}` on error (tiktok-api.md §0, real capture)."""
+    """Error envelope: `data` is `{}` on error (v2 conventions, real capture)."""
     return json_response(
         status,
         {
@@ -123,7 +144,7 @@ def api_error(
 def oauth_error(
     req: Request, status: int, error: str, description: str, grant_type: str | None = None
 ) -> Response:
-    """Flat OAuth error (tiktok-api.md §2.5); status is configurable (200 by default, §13)."""
+    """Flat OAuth error (OAuth errors); status is configurable (200 by default, undocumented)."""
     return json_response(
         status,
         {"error": error, "error_description": description, "log_id": req.log_id},

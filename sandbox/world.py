@@ -14,7 +14,7 @@ import random
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sandbox.catalog import DEMO_CREATORS, CreatorSpec, synthetic_spec
 from sandbox.growth import FollowerModel, VideoCurve, metric_instant
@@ -28,7 +28,7 @@ MAX_SYNTHETIC_VIDEOS = 200_000
 
 @dataclass(slots=True)
 class Video:
-    id: str  # 19-digit decimal string starting with 7 (tiktok-api.md §3.4: string id)
+    id: str  # 19-digit decimal string starting with 7 (video object docs: string id)
     username: str
     create_time: int  # epoch seconds, unique per creator
     is_public: bool  # False: SELF_ONLY, never returned by video/list or video/query
@@ -46,7 +46,7 @@ class Video:
         return self.create_time <= now and (self.deleted_at is None or now < self.deleted_at)
 
     def listed_at(self, now: float) -> bool:
-        """What video/list and video/query may return (§3.2: public posts only)."""
+        """What video/list and video/query may return (video list docs: public posts only)."""
         return self.is_public and self.live_at(now)
 
     def counts_at(self, now: float) -> tuple[int, int, int, int]:
@@ -160,7 +160,7 @@ def _clamp(x: float, lo: float, hi: float) -> float:
 
 
 def _truncate(text: str, limit: int = 150) -> str:
-    """§3.4: title and video_description are at most 150 characters."""
+    """video object docs: title and video_description are at most 150 characters."""
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -356,6 +356,26 @@ class World:
             )
             self._register(creator)
             return creator
+
+    def add_posted(self, username: str, video: Video) -> bool:
+        """Add a video published through the Content Posting API; False if already there.
+
+        Its create_time is moved to the next free second (create_time is unique per creator:
+        the video/list cursor is built on it)."""
+        with self._lock:
+            creator = self.creators[username]
+            if video.id in self._videos:
+                return False
+            taken = set(creator.times)
+            while video.create_time in taken:
+                video.create_time += 1
+            # A new Creator object swapped in whole: a request holding the old one keeps a
+            # consistent snapshot (lists are never re-sorted in place under a reader).
+            updated = replace(creator, videos=[*creator.videos, video], _stats={})
+            self.creators[username] = updated
+            self._by_open_id[updated.open_id] = updated
+            self._videos[video.id] = video
+            return True
 
     def ensure_synthetic(self, extras: Iterable[tuple[str, str, int]]) -> None:
         """Build the stored extra creators this process has not built yet."""

@@ -145,6 +145,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         rt.stop()
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from services.publishing.cli import publish_from_cli
+
+    rt = _runtime()
+    try:
+        return publish_from_cli(rt, args, on_progress=None if args.quiet else ProgressBar())
+    finally:
+        rt.stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m services",
@@ -187,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     from services.reports.cli import add_report_command
 
     add_report_command(add)
+    from services.publishing.cli import add_publish_parser
+
+    add_publish_parser(sub, cmd_publish)  # exit codes in services/publishing/cli.py
     return parser
 
 

@@ -48,6 +48,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("accounts", "open_id", "access_token_enc"),
     ("accounts", "open_id", "refresh_token_enc"),
     ("oauth_states", "state_hash", "code_verifier_enc"),
+    ("publish_jobs", "uid", "upload_url_enc"),  # the upload URL carries an upload token
 )
 
 ProgressCallback = Callable[[int, int, str], None]

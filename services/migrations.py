@@ -166,6 +166,64 @@ def _report_exports(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0004_publish_jobs")
+def _publish_jobs(db: Database) -> None:
+    # One row per post, written before any TikTok call (the intent) and never re-sent by
+    # itself. The partial unique index makes a double click or a second tab fail at once with
+    # "already queued": one job per account + content + mode + caption while it is on its way.
+    db.executescript(
+        """
+        CREATE TABLE publish_jobs (
+            id              INTEGER PRIMARY KEY,
+            uid             TEXT NOT NULL UNIQUE,
+            open_id         TEXT NOT NULL REFERENCES accounts(open_id) ON DELETE CASCADE,
+            mode            TEXT NOT NULL CHECK (mode IN ('direct', 'draft', 'photo')),
+            source_kind     TEXT NOT NULL CHECK (source_kind IN ('file', 'url', 'photos')),
+            source_label    TEXT NOT NULL,
+            source_path     TEXT,
+            content_key     TEXT NOT NULL,
+            size            INTEGER,
+            sha256          TEXT,
+            file_mtime_ns   INTEGER,
+            content_type    TEXT,
+            caption         TEXT NOT NULL DEFAULT '',
+            caption_hash    TEXT NOT NULL,
+            privacy_level   TEXT,
+            options         TEXT NOT NULL DEFAULT '{}',
+            status          TEXT NOT NULL DEFAULT 'prepared'
+                            CHECK (status IN ('prepared', 'init_sent', 'uploading', 'processing',
+                                              'inbox', 'published', 'failed', 'unknown',
+                                              'cancelled')),
+            publish_id      TEXT,
+            upload_url_enc  TEXT,
+            upload_expires_at INTEGER,
+            chunk_size      INTEGER,
+            chunk_count     INTEGER,
+            chunks_acked    INTEGER NOT NULL DEFAULT 0,
+            uploaded_bytes  INTEGER NOT NULL DEFAULT 0,
+            tiktok_status   TEXT,
+            fail_reason     TEXT,
+            error_code      TEXT,
+            error_message   TEXT,
+            log_id          TEXT,
+            post_ids        TEXT NOT NULL DEFAULT '[]',
+            username        TEXT,
+            actor           TEXT,
+            lease_owner     TEXT,
+            lease_until     INTEGER,
+            init_sent_at    INTEGER,
+            created_at      INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL,
+            finished_at     INTEGER
+        );
+        CREATE UNIQUE INDEX publish_jobs_one_on_its_way
+            ON publish_jobs(open_id, content_key, mode, caption_hash)
+            WHERE status IN ('prepared', 'init_sent', 'uploading', 'processing', 'unknown');
+        CREATE INDEX publish_jobs_account_time ON publish_jobs(open_id, created_at);
+        """
+    )
+
+
 @MIGRATIONS(name="0005_audit_events")
 def _audit_events(db: Database) -> None:
     db.executescript(

@@ -16,7 +16,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bv1\.[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{16,}"), "[redacted]"),
     # OAuth parameters in query strings or form bodies.
     (re.compile(
-        r"(?i)\b(code|state|code_verifier|client_secret|access_token|refresh_token|token)"
+        r"(?i)\b(code|state|code_verifier|client_secret|access_token|refresh_token|token"
+        r"|upload_token)"
         r"=[^&\s\"']+"), r"\1=[redacted]"),
     (re.compile(r"(?i)(Authorization:\s*Bearer\s+)\S+"), r"\1[redacted]"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),

@@ -1,4 +1,4 @@
-"""Display API: user/info, video/list, video/query (tiktok-api.md §3, check order §12)."""
+"""Display API: user/info, video/list, video/query (Display API, check order TikTok's order)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate limits (tiktok-api.md §6) and injected faults (control API)."""
+"""Rate limits (rate-limit docs) and injected faults (control API)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v2/oauth/token/ and /v2/oauth/revoke/ (tiktok-api.md §2)."""
+"""/v2/oauth/token/ and /v2/oauth/revoke/ (token docs)."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def test_pkce_failures(sb: Client) -> None:
     code = _pkce_code(sb, hex_challenge)
     assert _error(sb.exchange(code, code_verifier=secrets.token_urlsafe(48))) == expected
     assert _error(sb.exchange(code)) == expected  # verifier missing
-    # RFC 7636 base64url challenges fail: TikTok's S256 is hex (§1.2)
+    # RFC 7636 base64url challenges fail: TikTok's S256 is hex (Login Kit)
     b64 = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     code = _pkce_code(sb, b64.decode())
     assert _error(sb.exchange(code, code_verifier=verifier)) == expected
