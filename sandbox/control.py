@@ -278,8 +278,10 @@ def _own_origins(sb: Sandbox) -> set[str]:
     """The sandbox's own origin, under each loopback name it may be reached by."""
     parts = urlsplit(sb.base_url)
     port = f":{parts.port}" if parts.port else ""
-    return {f"{parts.scheme}://{host}{port}" for host in (parts.hostname, "127.0.0.1",
-                                                            "localhost", "[::1]")}
+    return {
+        f"{parts.scheme}://{host}{port}"
+        for host in (parts.hostname, "127.0.0.1", "localhost", "[::1]")
+    }
 
 
 def _refuse_foreign(sb: Sandbox, req: Request) -> Response | None:
@@ -298,8 +300,11 @@ def _refuse_foreign(sb: Sandbox, req: Request) -> Response | None:
         return _error(403, "control calls from another site are refused")
     origin = req.header("origin")
     if origin is not None and origin.strip().rstrip("/") not in _own_origins(sb):
-        return _error(403, f"control calls from origin {origin!r} are refused; the control API "
-                           "accepts only its own origin (or none, as curl and tests send)")
+        return _error(
+            403,
+            f"control calls from origin {origin!r} are refused; the control API "
+            "accepts only its own origin (or none, as curl and tests send)",
+        )
     if req.method == "POST" and req.content_type != "application/json":
         return _error(415, "control POSTs must have Content-Type: application/json")
     return None

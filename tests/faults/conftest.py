@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from tests.sandbox.conftest import sb, server  # noqa: F401  (pytest fixtures)
 from tests.services.conftest import (  # noqa: F401  (pytest fixtures)
-    clock,
     client,
+    clock,
     data_dir,
     db,
     keyring,

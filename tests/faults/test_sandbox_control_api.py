@@ -31,14 +31,20 @@ def test_a_cross_origin_text_plain_post_cannot_revoke_an_account(sb: Client) -> 
 
 def test_control_posts_need_a_json_content_type(sb: Client) -> None:
     before = sb.now()  # frozen at START by the fixture
-    r = sb.http.post(f"{sb.base}/_sandbox/clock", data='{"advance": 3600}',
-                     headers={"Content-Type": "text/plain"})
+    r = sb.http.post(
+        f"{sb.base}/_sandbox/clock",
+        data='{"advance": 3600}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert r.status_code == 415
     assert "application/json" in r.json()["error"]
     assert sb.now() == before
 
 
 def test_same_origin_control_posts_still_work(sb: Client) -> None:
-    r = sb.http.post(f"{sb.base}/_sandbox/clock", json={"advance": 60},
-                     headers={"Origin": sb.base, "Sec-Fetch-Site": "same-origin"})
+    r = sb.http.post(
+        f"{sb.base}/_sandbox/clock",
+        json={"advance": 60},
+        headers={"Origin": sb.base, "Sec-Fetch-Site": "same-origin"},
+    )
     assert r.status_code == 200, r.text
