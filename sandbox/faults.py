@@ -25,8 +25,18 @@ REWRITE_KINDS = ("cursor_rewind", "counter_override")
 ALL_KINDS = ("latency", *COUNTED_KINDS, *REWRITE_KINDS, *ACTION_KINDS)
 #: The numeric fields counter_override may replace (tiktok-api.md §3.1, §3.4).
 OVERRIDABLE_FIELDS = (
-    "view_count", "like_count", "comment_count", "share_count", "create_time", "duration",
-    "width", "height", "follower_count", "following_count", "likes_count", "video_count",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "create_time",
+    "duration",
+    "width",
+    "height",
+    "follower_count",
+    "following_count",
+    "likes_count",
+    "video_count",
 )
 AUTHORIZE_PAGE = "/v2/auth/authorize/"
 
@@ -78,16 +88,27 @@ def parse_fault(body: dict[str, object], next_id: int) -> Fault:
             fault.status = status
         return fault
     if kind == "cursor_rewind":
-        return Fault(next_id, "cursor_rewind", path, _int(body, "count", 1, 1, 1_000_000),
-                     cursor=_int(body, "cursor", 1000, 0, 2**63 - 1))
+        return Fault(
+            next_id,
+            "cursor_rewind",
+            path,
+            _int(body, "count", 1, 1, 1_000_000),
+            cursor=_int(body, "cursor", 1000, 0, 2**63 - 1),
+        )
     if kind == "counter_override":
         field, values = body.get("field"), body.get("values")
         if field not in OVERRIDABLE_FIELDS:
             raise ValueError(f"field must be one of {', '.join(OVERRIDABLE_FIELDS)}")
         if not isinstance(values, list) or not values:
             raise ValueError("values must be a non-empty list (one value per record)")
-        return Fault(next_id, "counter_override", path, _int(body, "count", 1, 1, 1_000_000),
-                     field=str(field), values=list(values))
+        return Fault(
+            next_id,
+            "counter_override",
+            path,
+            _int(body, "count", 1, 1, 1_000_000),
+            field=str(field),
+            values=list(values),
+        )
     raise ValueError(f"kind must be one of {', '.join(ALL_KINDS)}")
 
 
