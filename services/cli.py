@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from services import redaction
 from services.config import load_settings
-from services.crypto import CryptoError, DecryptionError
+from services.crypto import CryptoError, DecryptionError, UnknownKeyError
 from services.errors import ConfigError, ReelboardError, StorageError
 from services.runtime import Runtime, start_runtime
 
@@ -249,9 +249,10 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
     i = 0
     while i < len(items):
         arg = items[i]
-        if arg in _DASH_VALUE_OPTIONS and i + 1 < len(items) and items[i + 1].startswith("-") \
-                and items[i + 1] not in ("--", "-h", "--help") and not items[i + 1].startswith("--"):
-            out.append(f"{arg}={items[i + 1]}")
+        value = items[i + 1] if i + 1 < len(items) else ""
+        if arg in _DASH_VALUE_OPTIONS and value.startswith("-") and not value.startswith("--") \
+                and value != "-h":
+            out.append(f"{arg}={value}")
             i += 2
             continue
         out.append(arg)
@@ -270,7 +271,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def _exit_code(exc: ReelboardError) -> int:
     # By class, not by step name: the key's step is "encryption_key", a corrupt cache's
     # "storage_error". A bad row (DecryptionError) is the work failing, not the installation.
-    if isinstance(exc, DecryptionError):
+    if isinstance(exc, DecryptionError) and not isinstance(exc, UnknownKeyError):
         return EXIT_FAILED
     if isinstance(exc, ConfigError | CryptoError | StorageError | CliUsageError):
         return EXIT_UNUSABLE
