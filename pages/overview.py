@@ -37,7 +37,10 @@ def _sync_now(open_ids: list[str]) -> None:
     bar = st.progress(0.0, text="Starting sync…")
     results = sync_accounts(runtime.settings(), open_ids, on_progress=_progress_callback(bar))
     bar.empty()
-    st.session_state["overview_flash"] = [(r.ok, r.summary()) for r in results]
+    # ok → success, a sync already running elsewhere → a neutral note (None), else a warning.
+    st.session_state["overview_flash"] = [
+        (None if r.already_running else r.ok, r.summary()) for r in results
+    ]
     st.rerun()
 
 
@@ -91,7 +94,7 @@ def _sync_bar(overview, tz: str) -> None:
 
 def _flash() -> None:
     for ok, text in st.session_state.pop("overview_flash", []):
-        (st.success if ok else st.warning)(text)
+        (st.info if ok is None else st.success if ok else st.warning)(text)
 
 
 def render() -> None:

@@ -135,3 +135,14 @@ def _analytics_cache(db: Database) -> None:
         ) WITHOUT ROWID;
         """
     )
+
+
+@MIGRATIONS(name="0003_sync_lease")
+def _sync_lease(db: Database) -> None:
+    # One sync per account across processes (services.sync_lease): who holds it, until when.
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN sync_lease_owner TEXT;
+        ALTER TABLE accounts ADD COLUMN sync_lease_until INTEGER;
+        """
+    )

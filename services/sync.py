@@ -18,7 +18,9 @@ saved video (§3.2: the cursor may be "any timestamp to get videos posted before
 cache ends exactly as one clean run would leave it (security.md §4.2, §5.3 N8–N9).
 
 Pacing happens below the TikTok client (services.ratelimit.paced_session): every HTTP attempt
-waits for a slot in our own per-endpoint, per-account window set below TikTok's limit.
+waits for a slot in our own per-endpoint, per-account window set below TikTok's limit, shared by
+every process of the data directory. One sync per account runs at a time across processes
+(services.sync_lease): a second one says "already running" and makes no request.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
 from services.ratelimit import DISPLAY_LIMIT_PER_MINUTE, Pacer, PacingCancelled, paced_session
+from services.sync_lease import claim_sync_lease
 from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, TikTokScopeError
 from services.tiktok.scopes import parse_scopes, user_fields_for
 
@@ -49,6 +52,7 @@ ProgressCallback = Callable[[int, int | None, str], None]
 Status = Literal["succeeded", "partial", "failed", "skipped"]
 
 PAGE_SIZE = 20  # tiktok-api.md §3.2: max_count ≤ 20
+PACING_FILE = "pacing.db"  # in the data dir: the request window every process shares
 
 SCOPE_STATS = "user.info.stats"
 SCOPE_PROFILE = "user.info.profile"
@@ -131,6 +135,8 @@ class SyncResult:
     missing_scopes: tuple[str, ...] = ()
     error: str | None = None
     resumed: bool = False
+    #: Skipped because another sync of the account (this or another process) was running.
+    already_running: bool = False
 
     @property
     def ok(self) -> bool:
@@ -176,8 +182,8 @@ class _Progress:
 
 
 # One sync per account and cache at a time in this process: a second click in another browser
-# tab gets "already running" instead of a second, interleaved run. (Across processes, the resume
-# rule keeps the rows consistent; see _start_run.)
+# tab gets "already running" instead of a second, interleaved run. Across processes the same
+# is done by a lease on the account row (services.sync_lease).
 _ACCOUNT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _ACCOUNT_LOCKS_GUARD = threading.Lock()
 
@@ -216,7 +222,14 @@ def sync_accounts(
     whose clock is the server's when the server's clock is simulated).
     """
     options = options or SyncOptions.from_settings(settings)
-    pacer = pacer or Pacer(options.requests_per_minute)
+    own_pacer = pacer is None
+    if pacer is None:
+        # Shared by every process of this data dir: cron and "Sync now" draw on one budget.
+        from pathlib import Path
+
+        data_dir = getattr(settings, "data_dir", None)
+        pacer = Pacer(options.requests_per_minute,
+                      shared_path=None if data_dir is None else Path(data_dir) / PACING_FILE)
     cancel = cancel or threading.Event()
     factory = client_factory or _default_client_factory
     db_path = settings.database_path
@@ -235,6 +248,18 @@ def sync_accounts(
     open_ids = list(dict.fromkeys(open_ids))  # drop repeats, keep order
     if not open_ids:
         return []
+    try:
+        return _sync_concurrently(settings, open_ids, clock=clock, options=options,
+                                  on_progress=on_progress, pacer=pacer, cancel=cancel,
+                                  factory=factory, keyring=keyring)
+    finally:
+        if own_pacer:
+            pacer.close()
+
+
+def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer, cancel,
+                       factory, keyring) -> list[SyncResult]:
+    db_path = settings.database_path
 
     # Workers report through this queue; None marks a finished worker, so the loop below
     # wakes the moment the last account is done instead of on a polling tick.
@@ -307,14 +332,25 @@ def sync_account(
     options = options or SyncOptions()
     lock = _account_lock(db, open_id)
     if not lock.acquire(blocking=False):
-        return SyncResult(open_id, open_id, "skipped",
-                          error="A sync of this account is already running; wait for it to "
-                                "finish.")
+        return _already_running(open_id)
     try:
-        return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
-                        requests_counter).run()
+        lease = claim_sync_lease(db, open_id)
+        if lease is None:  # another process (cron, the app, a CLI run) is syncing it
+            return _already_running(open_id)
+        try:
+            return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
+                            requests_counter).run()
+        finally:
+            lease.release()
     finally:
         lock.release()
+
+
+def _already_running(open_id: str) -> SyncResult:
+    return SyncResult(open_id, open_id, "skipped", already_running=True,
+                      error="A sync of this account is already running (here or in another "
+                            "Reelboard process, such as a scheduled sync); it carries on, and "
+                            "its result appears when it finishes. Nothing was requested twice.")
 
 
 def sync_from_cli(
