@@ -19,7 +19,7 @@ import pytest
 
 from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET
 from services.ratelimit import Pacer
-from services.sync import SyncOptions, sync_accounts
+from services.sync import sync_accounts
 from services.sync_lease import LEASE_SECONDS, claim_sync_lease
 from tests.services.conftest import REDIRECT_URI
 from tests.services.test_sync import api_calls, connect
