@@ -204,3 +204,25 @@ def test_insights_charts_escape_the_hostile_titles(hostile):
     strings = _figure_strings(at)
     _assert_no_raw_markup(strings, RAW_PLOTLY)
     assert any("&lt;a href=" in s or "&lt;span style=" in s for s in strings)
+
+
+def test_error_messages_are_shown_as_text():
+    """A ReelboardError's message can name an account: the page's error box escapes it."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from dashboard.errors import show_error
+        from services.errors import ReelboardError
+
+        show_error(
+            ReelboardError(
+                "Account ![x](https://e.vl/p)[Login](//e.vl) failed.\n- fix", step="needs_reconnect"
+            )
+        )
+
+    at = AppTest.from_function(page).run()
+    (error,) = at.error
+    assert error.value.startswith("**Needs reconnect** — Account ")
+    assert md_text("![x](https://e.vl/p)[Login](//e.vl)") in error.value
+    assert "  \n\\- fix" in error.value  # the line break kept, the list marker escaped
+    _assert_no_raw_markup([error.value])
