@@ -226,3 +226,36 @@ def test_error_messages_are_shown_as_text():
     assert md_text("![x](https://e.vl/p)[Login](//e.vl)") in error.value
     assert "  \n\\- fix" in error.value  # the line break kept, the list marker escaped
     _assert_no_raw_markup([error.value])
+
+
+def test_sync_now_with_overflowing_counters_says_so_and_the_page_survives():
+    """N10/N11 in the app: TikTok sends 2^62 three times and 10^30 (the old run crashed into
+    "Something went wrong" and stayed 'running'); now the run ends partial with a sentence."""
+    import requests
+
+    rt = current_runtime()
+    connect_demo(rt, "quietpotter")
+    requests.post(
+        f"{rt.settings.api_base_url}/_sandbox/faults",
+        json={
+            "kind": "counter_override",
+            "field": "view_count",
+            "path": "/v2/video/list/",
+            "values": [2**62, 2**62, 2**62, 10**30],
+        },
+        timeout=10,
+    ).raise_for_status()
+    at = open_page("overview")
+    at.button(key="sync_now").click().run()
+    assert not at.exception
+    assert not any("Something went wrong" in e.value for e in at.error)
+    (warning,) = [w for w in at.warning if "partial" in w.value]
+    assert "4 number\\(s\\) TikTok sent" in warning.value
+    with open_db(rt.settings.database_path) as db:
+        assert db.execute("SELECT status FROM sync_runs").fetchall() == [("partial",)]
+        assert (
+            db.execute("SELECT count(*) FROM video_snapshots WHERE view_count IS NULL").fetchone()[
+                0
+            ]
+            == 4
+        )
