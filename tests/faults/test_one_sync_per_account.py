@@ -134,3 +134,29 @@ def test_two_cli_syncs_at_once_make_one_listing_and_no_429(settings, db, keyring
     assert len(lists) == 9  # 180 videos, 20 a page: one listing
     assert [c for c in calls if c["status"] == 429] == []
     assert "Traceback" not in second.stderr + err
+
+
+def test_sync_now_while_another_process_syncs_is_a_neutral_note():
+    """The app's *Sync now* while cron holds the account: an info note, not a warning."""
+    import streamlit as st
+
+    from dashboard import runtime as dashboard_runtime
+    from services.db import open_db
+    from tests.pages.conftest import connect_demo, current_runtime, open_page
+
+    st.cache_data.clear()
+    try:
+        rt = current_runtime()
+        account = connect_demo(rt, "trailrunnerjo")
+        (first,) = sync_accounts(rt.settings, [account.open_id])
+        assert first.ok, first.error
+        with open_db(rt.settings.database_path) as db:
+            _hold_lease_elsewhere(db, account.open_id, int(time.time()) + 60)
+        at = open_page("overview")
+        at.button(key="sync_now").click().run()
+        assert not at.exception
+        assert any("already running" in note.value for note in at.info)
+        assert not any("already running" in w.value for w in at.warning)
+    finally:
+        dashboard_runtime.shutdown()
+        st.cache_data.clear()
