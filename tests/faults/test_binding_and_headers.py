@@ -147,18 +147,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served_from_elsewhere(tmp_path):
-    """`streamlit run <repo>/streamlit_app.py` started from an unrelated folder."""
+def served_from_elsewhere(tmp_path, request):
+    """`streamlit run <repo>/streamlit_app.py` (or the script given by indirect
+    parametrisation) started from an unrelated folder."""
+    script, *extra = getattr(request, "param", ["streamlit_app.py"])
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     port = _free_port()
-    env = {**os.environ, "REELBOARD_DATA_DIR": str(tmp_path / "data")}
+    # The bare script is refused before it opens anything, so a relative data dir (which used
+    # to land in the cwd) is safe there; the wrapped app gets its own absolute one.
+    data_dir = "data" if script != "streamlit_app.py" else str(tmp_path / "data")
+    env = {**os.environ, "REELBOARD_DATA_DIR": data_dir}
     env.pop(ALLOW_UNAUTHENTICATED_ENV, None)
     log_path = tmp_path / "streamlit.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
-             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+            [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / script),
+             "--server.port", str(port), "--browser.gatherUsageStats", "false", *extra],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     try:
@@ -208,3 +213,19 @@ def test_the_wrapped_app_renders_in_a_browser(served_from_elsewhere, page):
     assert page.get_by_test_id("stException").count() == 0
     assert not (cwd / "data").exists()
 
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("served_from_elsewhere",
+                         [["dashboard/app.py", "--server.address", "127.0.0.1"]], indirect=True)
+def test_the_bare_entry_script_from_elsewhere_refuses_in_a_browser(served_from_elsewhere, page):
+    """`streamlit run /abs/dashboard/app.py` from another folder: Streamlit did not read
+    Reelboard's config, so the app says so instead of running, and creates nothing there."""
+    from tests.e2e.conftest import wait_for_app
+
+    url, cwd, _ = served_from_elsewhere
+    page.goto(url)
+    wait_for_app(page)
+    assert page.get_by_text("Reelboard will not start").first.is_visible()
+    assert page.get_by_text("config.toml").first.is_visible()
+    assert not (cwd / "data").exists()

@@ -160,3 +160,22 @@ def test_sync_now_while_another_process_syncs_is_a_neutral_note():
     finally:
         dashboard_runtime.shutdown()
         st.cache_data.clear()
+
+
+def test_a_running_sync_renews_its_lease(settings, db, keyring, sandbox, monkeypatch):
+    import services.sync_lease as sync_lease
+
+    open_id = connect(db, settings, keyring, sandbox, "quietpotter")
+    monkeypatch.setattr(sync_lease, "RENEW_EVERY_SECONDS", 0.05)
+    lease = claim_sync_lease(db, open_id)
+    first = db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?",
+                       [open_id]).fetchone()[0]
+    monkeypatch.setattr(sync_lease, "LEASE_SECONDS", 10 * LEASE_SECONDS)  # renewals reach further
+    deadline = time.monotonic() + 10
+    while db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?",
+                     [open_id]).fetchone()[0] <= first:
+        assert time.monotonic() < deadline, "the lease was never renewed"
+        time.sleep(0.05)
+    lease.release()
+    assert db.execute("SELECT sync_lease_owner FROM accounts WHERE open_id = ?",
+                      [open_id]).fetchone()[0] is None
