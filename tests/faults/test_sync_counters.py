@@ -222,3 +222,34 @@ def make_client(settings, sleeps):
         )
 
     return factory
+
+
+def test_counters_stored_before_the_fix_are_blanked_by_the_migration(db):
+    """N10 for caches written by the old sync: 2^62, -5 and "12x" already stored are blanked,
+    in-range values stay, and a totals row built on them is dropped."""
+    from services.migrations import _counters_in_range
+
+    db.execute(
+        "INSERT INTO accounts (open_id, status, connected_at, updated_at) "
+        "VALUES ('o', 'active', 0, 0)"
+    )
+    db.execute(
+        "INSERT INTO videos (id, open_id, create_time, first_seen_at, last_seen_at) "
+        "VALUES ('v', 'o', 1, 1, 1)"
+    )
+    rows = [(1, 2**62, 5), (2, -5, 6), (3, "12x", 7), (4, 10**12, 8)]
+    for captured_at, views, likes in rows:
+        db.execute(
+            "INSERT INTO video_snapshots (video_id, captured_at, open_id, view_count, "
+            "like_count) VALUES ('v', ?, 'o', ?, ?)",
+            (captured_at, views, likes),
+        )
+    for captured_at, views in ((1, 2**62 + 3), (4, 10**12)):
+        db.execute(
+            "INSERT INTO account_video_totals VALUES ('o', ?, 1, ?, 0, 0, 0)", (captured_at, views)
+        )
+    _counters_in_range(db)
+    assert db.execute(
+        "SELECT captured_at, view_count, like_count FROM video_snapshots ORDER BY captured_at"
+    ).fetchall() == [(1, None, 5), (2, None, 6), (3, None, 7), (4, 10**12, 8)]
+    assert db.execute("SELECT captured_at FROM account_video_totals").fetchall() == [(4,)]
