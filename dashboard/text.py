@@ -17,11 +17,12 @@ not as a tracking pixel and a phishing link. So :func:`md_text`:
 1. makes the text one line (``services.safe_text.plain_text``: no block structure can start,
    bidi overrides visible);
 2. backslash-escapes every character CommonMark, GFM, remark-math and remark-directive give a
-   meaning to (any ASCII punctuation may be escaped, CommonMark §2.4) — escaping ``.`` and
-   ``:`` also breaks the ``www.``/``https://`` autolink literals;
-3. puts an invisible WORD JOINER (U+2060) after every ``:`` and inside ``->``-like pairs: the
-   shortcode and arrow replacements run on the parsed text, where a backslash no longer is,
-   and ``:material/`` is rewritten in the raw source before parsing.
+   meaning to (any ASCII punctuation may be escaped, CommonMark §2.4);
+3. puts an invisible WORD JOINER (U+2060) where a replacement that runs on the *parsed* text
+   (where a backslash no longer is) would start: shortcodes after ``:``, GFM's autolink
+   literals (``https://``, ``www.``, ``a@b.c`` — mdast-util-gfm-autolink-literal finds them
+   in text nodes) and ``->``-like arrows. ``:material/`` is rewritten in the raw source,
+   where the escaped slash stops it.
 
 Use it for every piece of outside text placed in a Markdown string; our own formatting around
 it stays Markdown. Plain-text places (``st.text``, dataframe cells, select options) need only
@@ -39,20 +40,17 @@ from services.safe_text import plain_text, safe_tiktok_url
 MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:&^")
 WORD_JOINER = "\u2060"
 _ARROW_PAIRS = re.compile(r"(?<=[-<>~])(?=[-<>=])")
+#: Where text-level replacements would start, broken with a WORD JOINER: a ":" before a name
+#: or "/" (":smile:", ":red[", ":material_x:", "https://"), "www" before "." and "@" before a
+#: domain (GFM's autolink literals, found in the parsed text). A colon before a space is left
+#: alone, so "Demo history: 14 days" reads and searches as written.
+_TEXT_TRIGGERS = re.compile(r"(?<=:)(?=[\w+/-])|(?i:(?<=www))(?=\.)|(?<=@)(?=[\w-])")
 
 
 def md_text(value: object) -> str:
     """``value`` as Markdown that renders exactly as the text (one line)."""
-    text = _ARROW_PAIRS.sub(WORD_JOINER, plain_text(value))
-    out = []
-    for ch in text:
-        if ch in MARKDOWN_SPECIAL:
-            out.append("\\" + ch)
-            if ch == ":":
-                out.append(WORD_JOINER)
-        else:
-            out.append(ch)
-    return "".join(out)
+    text = _TEXT_TRIGGERS.sub(WORD_JOINER, _ARROW_PAIRS.sub(WORD_JOINER, plain_text(value)))
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 
 def md_link(label: object, url: object) -> str:

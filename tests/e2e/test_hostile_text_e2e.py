@@ -71,7 +71,28 @@ def test_hostile_creator_is_text_everywhere(app_server, page):
     _assert_inert(page)
     assert page.locator("[data-testid='stMain'] a[href^='https://www.tiktok.com/']").count() >= 1
 
+    # History, so Top movers draws the titles as tick labels.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Overview").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Load demo history").click()
+    days = page.get_by_label("Days")
+    days.fill("14")
+    days.press("Enter")
+    page.get_by_role("button", name="Load history").click()
+    page.get_by_text(re.compile(r"Demo history: \d+ day")).wait_for(timeout=120_000)
+    wait_for_app(page, timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").last.click()
+    page.get_by_role("option", name="Last 7 days").click()
+    wait_for_app(page)
+    _assert_inert(page)
+
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
     wait_for_app(page)
-    page.locator(".js-plotly-plot").first.wait_for()
+    movers = page.locator(".js-plotly-plot").first
+    movers.wait_for()
+    page.wait_for_timeout(1000)
     _assert_inert(page)
+    # plotly shows the escaped labels as the very characters of the titles.
+    ticks = movers.locator(".ytick text").all_text_contents()
+    assert any(t.startswith('<span style="font-size:90px">X</span>') or
+               t.startswith('<a href="//evil.example">x</a>') for t in ticks), ticks

@@ -63,6 +63,24 @@ def _all_escaped(text: str) -> bool:
     return True
 
 
+#: What Streamlit's remark plugins look for in text nodes (mdast-util-gfm-autolink-literal,
+#: remark-emoji, Streamlit's material/logo/arrow plugins).
+TEXT_LEVEL = (
+    r"https?://",
+    r"www\.",
+    r"[-.+\w]+@[-\w]+\.[-\w]+",
+    r":[\w+-][\w+-]*:",
+    r":material_\w+:",
+    r":streamlit:",
+    r"(^|\s)(<->|->|<-|--|>=|<=|~=)(\s|$)",
+)
+
+
+def _text_node(text: str) -> str:
+    """The parsed text node of md_text's output: backslash escapes resolved."""
+    return re.sub(rf"\\([{_PUNCT}])", r"\1", text)
+
+
 def _unescape_md(text: str) -> str:
     """What CommonMark makes of md_text's output: backslash escapes dropped (§2.4)."""
     return re.sub(rf"\\([{_PUNCT}])", r"\1", text).replace(WORD_JOINER, "")
@@ -73,9 +91,13 @@ def test_md_text_escapes_everything_markdown_reads(payload):
     out = md_text(payload)
     # No Markdown construct can start: every special character carries its backslash.
     assert _all_escaped(out), out
-    # Streamlit's text-level replacements find no ":" directly before a name, and
-    # ":material/" (rewritten in the raw source) does not occur.
-    assert not re.search(r":[\w+-]", out) and ":material/" not in out
+    # ":material/" is rewritten in the raw source: it must not occur there.
+    assert ":material/" not in out
+    # The replacements that run on the parsed text (escapes gone, word joiners kept) find
+    # nothing: GFM autolink literals, emoji/material/logo shortcodes, arrows.
+    node = _text_node(out)
+    for pattern in TEXT_LEVEL:
+        assert not re.search(pattern, node, re.IGNORECASE), (pattern, node)
     # One line: no paragraph, heading, list, quote or code block can begin.
     assert "\n" not in out and "\r" not in out
     # Nothing is lost: unescaped, it is the text (on one line, bidi controls visible).
@@ -88,6 +110,10 @@ def test_md_text_examples():
     )
     assert md_text("$5 and :red[x]") == "\\$5 and \\:" + WORD_JOINER + "red\\[x\\]"
     assert md_text("Luna's Kitchen") == "Luna's Kitchen"
+    assert md_text("Demo history: 14 days") == "Demo history\\: 14 days"  # no joiner needed
+    assert md_text("www.x.io a@b.io") == (
+        "www" + WORD_JOINER + "\\.x\\.io a@" + WORD_JOINER + "b\\.io"
+    )
     assert md_text(None) == ""
 
 
