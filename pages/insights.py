@@ -9,7 +9,7 @@ from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, format_value
 from services import charts
 from services.metrics import PROVENANCE_LABELS
-from services.safe_text import plain_text
+from services.safe_text import cell_text
 
 
 def _note(insight, tz: str) -> None:
@@ -24,7 +24,7 @@ def _velocity_table(velocity, titles: dict[str, str]) -> None:
         return
     marks = [c.removeprefix("views_") for c in frame.columns if c.startswith("views_")]
     shown = pd.DataFrame(
-        {"Video": frame["video_id"].map(lambda v: plain_text(titles.get(str(v), str(v))))})
+        {"Video": frame["video_id"].map(lambda v: cell_text(titles.get(str(v), str(v))))})
     for mark in marks:
         shown[f"Views after {mark}"] = frame[f"views_{mark}"].astype("float64")
     shown = shown.sort_values(shown.columns[1], ascending=False, na_position="last").head(15)

@@ -11,7 +11,7 @@ from dashboard.text import md_link, md_text
 from services import charts
 from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
-from services.safe_text import plain_text, safe_tiktok_url
+from services.safe_text import cell_text, safe_tiktok_url
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
 #: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
@@ -27,12 +27,12 @@ def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "cover": t["cover_image_url"],
-            # Cells are plain text; one clean line each (no bidi overrides).
+            # Cells are plain text: one clean line each, never a formula in a downloaded CSV.
             "title": t["title"]
             .fillna("")
             .where(t["title"].fillna("") != "", t["description"].fillna(""))
-            .map(plain_text),
-            "account": t["open_id"].map(names).map(plain_text),
+            .map(cell_text),
+            "account": t["open_id"].map(names).map(cell_text),
             "posted": t["posted"].dt.tz_localize(None),
             "views": t["view_count"].astype("float64"),
             "likes": t["like_count"].astype("float64"),

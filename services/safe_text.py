@@ -1,9 +1,10 @@
 """Text from TikTok (names, titles, links) made safe to show: data, never markup.
 
-Three small helpers, one per place outside text ends up:
+Small helpers, one per place outside text ends up:
 
-* :func:`plain_text` — for places that show text as text (dataframe cells, select options):
-  one line, no control characters, bidirectional overrides made visible.
+* :func:`plain_text` — for places that show text as text (select options): one line, no
+  control characters, bidirectional overrides made visible; :func:`cell_text` adds, for
+  dataframe cells, that a downloaded CSV never turns a title into a spreadsheet formula.
 * :func:`plot_label` — for plotly titles, tick and legend labels, hover values: plotly reads
   these as pseudo-HTML (``<a href>``, ``<span style>``, ``<b>``, ``<br>``) and as LaTeX when a
   string is wrapped in ``$``; escaped, they show literally
@@ -49,6 +50,20 @@ def plain_text(value: object) -> str:
     return _WHITESPACE.sub(" ", "".join(out)).strip()
 
 
+#: A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets
+#: (OWASP "CSV Injection"); Streamlit's "Download as CSV" writes cells as they are.
+FORMULA_START = ("=", "+", "-", "@")
+WORD_JOINER = "\u2060"
+
+
+def cell_text(value: object) -> str:
+    """``plain_text`` for a dataframe cell: a value that a spreadsheet would run as a formula
+    (``=HYPERLINK(…)``) gets an invisible WORD JOINER in front, so the grid shows it unchanged
+    and a downloaded CSV opens it as text."""
+    text = plain_text(value)
+    return WORD_JOINER + text if text.startswith(FORMULA_START) else text
+
+
 def plot_label(value: object) -> str:
     """Text for any plotly string (title, axis/tick/legend label, hover value) that shows
     literally: ``&``, ``<`` and ``>`` become entities (plotly decodes them back for display),
@@ -86,4 +101,4 @@ def safe_tiktok_url(url: object) -> str | None:
     return url
 
 
-__all__ = ["plain_text", "plot_label", "safe_tiktok_url"]
+__all__ = ["cell_text", "plain_text", "plot_label", "safe_tiktok_url"]

@@ -193,6 +193,8 @@ def test_videos_page_shows_titles_as_plain_cells_and_links_only_to_tiktok(hostil
     # Dataframe cells are plain text: the title is there, character for character.
     assert '<a href="//evil.example">x</a> tutorial' in titles
     assert "$x$ and $$y$$ math tricks" in titles
+    # A formula-like title keeps its characters but cannot run in a downloaded CSV.
+    assert '\u2060=HYPERLINK("https://evil.example","x")' in titles
     assert all(link is None or safe_tiktok_url(link) == link for link in table["link"])
     assert table["link"].notna().any()
 

@@ -27,7 +27,7 @@ from dashboard.text import MARKDOWN_SPECIAL, WORD_JOINER, md_link, md_text
 from sandbox.catalog import DEMO_CREATORS, HOSTILE_TEXT
 from services import charts as c
 from services import metrics as m
-from services.safe_text import plain_text, plot_label, safe_tiktok_url
+from services.safe_text import cell_text, plain_text, plot_label, safe_tiktok_url
 
 HOSTILE = DEMO_CREATORS[-1]
 PAYLOADS = [
@@ -128,6 +128,22 @@ def test_plot_label_shows_text_literally(payload):
     assert "<" not in out and ">" not in out and "$" not in out and "\n" not in out
     # plotly decodes entities for display: what it shows is the text itself.
     assert html.unescape(out) == plain_text(payload)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ('=HYPERLINK("https://evil.example","x")', '\u2060=HYPERLINK("https://evil.example","x")'),
+        ("+1 555", "\u2060+1 555"),
+        ("-5 tips", "\u2060-5 tips"),
+        ("@luna", "\u2060@luna"),
+        ("Soup = love", "Soup = love"),
+        ("\n=1+1", "\u2060=1+1"),
+    ],
+)
+def test_cell_text_never_starts_a_formula(value, shown):
+    """X6 for the dataframe's "Download as CSV": a spreadsheet opens these cells as text."""
+    assert cell_text(value) == shown
 
 
 @pytest.mark.parametrize(
