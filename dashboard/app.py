@@ -1,6 +1,7 @@
 """Reelboard's entry script: page config, start-up checks, access gate, sidebar, navigation.
 
-Run from the repo root: ``streamlit run dashboard/app.py``.
+Served through ``streamlit_app.py`` (security headers, config found from any folder):
+``streamlit run streamlit_app.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ st.set_page_config(
 # Without sign-in, serve loopback only: nothing else runs on another address.
 if gate.refuse_unsafe_start():
     st.navigation(nav.sections(None), position="hidden")
+    st.stop()
+
+# Before anything touches the cache: refuse to serve without Reelboard's own Streamlit config
+# (`streamlit run` of the bare entry script from another folder).
+problems = runtime.serving_problems()
+if problems:
+    st.navigation(nav.sections(None), position="hidden")
+    st.title("Reelboard will not start")
+    for problem in problems:
+        st.error(problem, icon=":material/block:")
     st.stop()
 
 try:

@@ -17,7 +17,12 @@ import sqlite_utils
 import streamlit as st
 
 from services import redaction
-from services.config import Settings, load_settings
+from services.config import (
+    REQUIRED_STREAMLIT_OPTIONS,
+    Settings,
+    check_streamlit_options,
+    load_settings,
+)
 from services.db import open_db
 from services.runtime import Runtime, start_runtime
 
@@ -41,6 +46,13 @@ def secrets_section(name: str) -> dict[str, Any]:
 def _app_url() -> str:
     port = st.get_option("server.port") or 8501
     return f"http://localhost:{port}"
+
+
+def serving_problems() -> list[str]:
+    """Why this server must not serve Reelboard: Streamlit did not read Reelboard's config
+    (started from another folder). Where it may listen is the gate's check (dashboard.gate)."""
+    options = {name: st.get_option(name) for name in REQUIRED_STREAMLIT_OPTIONS}
+    return check_streamlit_options(options)
 
 
 _STARTED: list[Runtime] = []

@@ -150,7 +150,9 @@ def load_settings(
 
     data_dir = Path(get("data_dir") or "data")
     if not data_dir.is_absolute():
-        data_dir = (Path.cwd() / data_dir).resolve()
+        # Relative to Reelboard's own folder, never the current directory: `streamlit run
+        # /srv/reelboard/streamlit_app.py` started from $HOME must not make a second cache there.
+        data_dir = (REPO_ROOT / data_dir).resolve()
     base_app_url = (get("app_url") or app_url or DEFAULT_APP_URL).rstrip("/")
     rpm_text = get("sync_requests_per_minute")
     rpm = int(rpm_text) if rpm_text.isdigit() and int(rpm_text) > 0 else 600
@@ -388,6 +390,10 @@ def check_service_account(info: Mapping[str, Any], where: str) -> list[str]:
             "the downloaded JSON (-----BEGIN PRIVATE KEY----- …)."
         ]
     return []
+
+
+# -- where the app listens --------------------------------------------------------------------
+
 ALLOW_UNAUTHENTICATED_ENV = "REELBOARD_ALLOW_UNAUTHENTICATED"
 _LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
 
@@ -426,10 +432,34 @@ def check_bind_address(address: str | None, *, auth_configured: bool,
     return [
         f"Reelboard is set to serve on {where}, but sign-in is not configured, so anyone who "
         "can reach this address could connect, disconnect and post for your TikTok accounts. "
-        "Either serve on loopback only (server.address = \"localhost\" in "
-        ".streamlit/config.toml, the default) behind a TLS proxy, or configure team sign-in: "
+        "Either serve on loopback only (`streamlit run streamlit_app.py` reads Reelboard's "
+        ".streamlit/config.toml, which binds to localhost; or pass --server.address localhost) "
+        "behind a TLS proxy, or configure team sign-in: "
         "add an [auth] table (redirect_uri, cookie_secret, client_id, client_secret, "
         "server_metadata_url) and an [access] allowlist to .streamlit/secrets.toml — see "
         "README 'Team access'. To run without sign-in anyway, set "
         f"{ALLOW_UNAUTHENTICATED_ENV}=1 (every page then warns that it is open)."
+    ]
+
+
+#: Streamlit options Reelboard's `.streamlit/config.toml` sets for safety. If they are not in
+#: force, Streamlit did not read that file (it reads config from the folder it is started in).
+REQUIRED_STREAMLIT_OPTIONS: dict[str, Any] = {
+    "client.showErrorDetails": "none",
+    "server.enableXsrfProtection": True,
+    "server.enableStaticServing": False,
+}
+
+
+def check_streamlit_options(options: Mapping[str, Any]) -> list[str]:
+    """Problems when Streamlit runs without Reelboard's config (``options``: name → value)."""
+    wrong = [name for name, value in REQUIRED_STREAMLIT_OPTIONS.items()
+             if options.get(name) != value]
+    if not wrong:
+        return []
+    return [
+        f"Streamlit is running without Reelboard's .streamlit/config.toml ({', '.join(wrong)} "
+        f"not as configured there): Streamlit reads its config from the folder it is started "
+        f"in. Start Reelboard with `streamlit run {REPO_ROOT / 'streamlit_app.py'}` (it finds "
+        f"its config from any folder), or `cd {REPO_ROOT}` first."
     ]

@@ -252,3 +252,41 @@ def _audit_events(db: Database) -> None:
         ALTER TABLE oauth_states ADD COLUMN dashboard_user TEXT;
         """
     )
+
+
+@MIGRATIONS(name="0006_sync_lease")
+def _sync_lease(db: Database) -> None:
+    # One sync per account across processes (services.sync_lease): who holds it, until when.
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN sync_lease_owner TEXT;
+        ALTER TABLE accounts ADD COLUMN sync_lease_until INTEGER;
+        """
+    )
+
+
+@MIGRATIONS(name="0006_counters_in_range")
+def _counters_in_range(db: Database) -> None:
+    # Before the sync range-checked counts (services.sync.MAX_COUNT = 10^12, whole numbers
+    # from 0), a hostile answer could store 2^62, a negative or a string; blank them as a sync
+    # does now. Per-run totals built on them (over 2^53, or negative) are dropped: that run
+    # then counts as incomplete, like any run without totals.
+    bound = 10**12
+    for table, columns in (
+        ("video_snapshots", ("view_count", "like_count", "comment_count", "share_count")),
+        ("account_snapshots",
+         ("follower_count", "following_count", "likes_count", "video_count")),
+        ("accounts", ("follower_count",)),
+        ("videos", ("duration", "width", "height")),
+    ):
+        for column in columns:
+            db.execute(
+                f"UPDATE {table} SET {column} = NULL WHERE {column} IS NOT NULL AND "
+                f"(typeof({column}) != 'integer' OR {column} < 0 OR {column} > {bound})"
+            )
+    totals = ("view_count", "like_count", "comment_count", "share_count")
+    db.execute(
+        "DELETE FROM account_video_totals WHERE "
+        + " OR ".join(f"{c} < 0 OR {c} > {2**53 - 1} OR typeof({c}) != 'integer'"
+                      for c in totals)
+    )
