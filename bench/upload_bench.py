@@ -242,6 +242,7 @@ class Sandbox:
 
 def connect(sb: Sandbox, data_dir: Path) -> tuple[dict[str, Any], str]:
     from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET
+    from services.access import LOCAL_ACTOR
     from services.accounts import complete_connect, start_connect
     from services.crypto import load_keyring
     from services.db import open_db
@@ -257,7 +258,7 @@ def connect(sb: Sandbox, data_dir: Path) -> tuple[dict[str, Any], str]:
     scopes = ["user.info.basic", "video.publish", "video.upload"]
     with open_db(settings.database_path, migrate=True) as db:
         keyring = load_keyring(settings, db)
-        url = start_connect(db, settings, keyring, scopes=scopes)
+        url = start_connect(db, settings, keyring, scopes=scopes, actor=LOCAL_ACTOR)
         answer = sb.control(
             "POST",
             "/_sandbox/consent",
@@ -265,7 +266,9 @@ def connect(sb: Sandbox, data_dir: Path) -> tuple[dict[str, Any], str]:
         )
         params = parse_qs(urlsplit(answer["redirect_url"]).query, keep_blank_values=True)
         client = TikTokClient.from_settings(settings)
-        account = complete_connect(db, client, keyring, params, redirect_uri=REDIRECT_URI)
+        account = complete_connect(
+            db, client, keyring, params, redirect_uri=REDIRECT_URI, actor=LOCAL_ACTOR
+        )
         client.session.close()
     return spec, account.open_id
 

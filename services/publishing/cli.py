@@ -91,19 +91,16 @@ def add_publish_parser(sub: Any, fn: Any) -> argparse.ArgumentParser:
 
 
 def resolve_account(db: Any, account: str) -> str:
-    """``@username`` or an open id → the open id of a connected account (PublishError if none)."""
-    from services.accounts import get_account, list_accounts
+    """``@username`` or an open id → the open id of a connected account (PublishError if none),
+    resolved as every command does (``services.cli.resolve_account``)."""
+    from services.accounts import list_accounts
+    from services.cli import CliUsageError
+    from services.cli import resolve_account as resolve
 
-    text = account.strip()
-    if text.startswith("@"):
-        name = text[1:].lower()
-        for a in list_accounts(db):
-            if (a.username or "").lower() == name:
-                return a.open_id
-    elif get_account(db, text) is not None:
-        return text
-    raise PublishError(f"No connected account {text!r}. List them with `python -m services "
-                       "accounts`; use @username or the open id.", step="unknown_account")
+    try:
+        return resolve(list_accounts(db), account)
+    except CliUsageError as exc:
+        raise PublishError(exc.message, step="unknown_account") from None
 
 
 def build_request(args: argparse.Namespace, open_id: str) -> PostRequest:

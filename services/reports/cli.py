@@ -77,7 +77,8 @@ def add_report_command(add: Callable[..., argparse.ArgumentParser]) -> argparse.
 
 
 def resolve_accounts(accounts: Sequence, wanted: Sequence[str] | None) -> list[AccountRef]:
-    """The accounts named by ``--account`` values (``@username`` or exact open_id), in order.
+    """The accounts named by ``--account`` values, in order (each resolved as every command
+    does: ``services.cli.resolve_account``).
 
     Without values: every account that is not disconnected. Raises :class:`BadAccount` for a
     value that matches no account, or a username shared by several.
@@ -87,27 +88,15 @@ def resolve_accounts(accounts: Sequence, wanted: Sequence[str] | None) -> list[A
         if not chosen:
             raise BadAccount("No connected accounts: connect one on the app's Accounts page.")
         return [AccountRef(a.open_id, a.label) for a in chosen]
+    from services.cli import CliUsageError, resolve_account
+
     by_id = {a.open_id: a for a in accounts}
     out: list[AccountRef] = []
     for raw in wanted:
-        value = (raw or "").strip()
-        if value.startswith("@"):
-            name = value[1:].casefold()
-            matches = [a for a in accounts if (a.username or "").casefold() == name and name]
-            if len(matches) > 1:
-                raise BadAccount(
-                    f"{value} matches {len(matches)} accounts: pass the open_id instead "
-                    "(python -m services accounts lists them)."
-                )
-            account = matches[0] if matches else None
-        else:
-            account = by_id.get(value)
-        if account is None:
-            shown = value if len(value) <= 64 else value[:64] + "…"
-            raise BadAccount(
-                f"No connected account {shown!r}. Use @username or the open_id shown by "
-                "`python -m services accounts` (open_ids starting with '-' as --account=-000…)."
-            )
+        try:
+            account = by_id[resolve_account(accounts, raw)]
+        except CliUsageError as exc:
+            raise BadAccount(exc.message) from None
         if account.open_id not in {r.open_id for r in out}:
             out.append(AccountRef(account.open_id, account.label))
     return out

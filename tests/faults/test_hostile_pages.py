@@ -18,6 +18,7 @@ import pytest
 
 from dashboard.text import md_text
 from sandbox.catalog import DEMO_CREATORS
+from services.access import LOCAL_ACTOR
 from services.accounts import start_connect
 from services.db import open_db
 from services.demo_history import load_demo_history
@@ -115,7 +116,7 @@ def _assert_no_raw_markup(strings: list[str], fragments=RAW_MARKUP) -> None:
 def hostile():
     rt = current_runtime()
     account = connect_demo(rt, HOSTILE.username)
-    result = load_demo_history(rt.settings, days=10)
+    result = load_demo_history(rt.settings, days=10, actor=LOCAL_ACTOR)
     assert not result.failures
     return rt, account
 
@@ -137,6 +138,7 @@ def test_connected_message_shows_the_hostile_name_as_text():
             rt.settings,
             rt.keyring,
             scopes=["user.info.basic", "user.info.profile", "video.list"],
+            actor=LOCAL_ACTOR,
         )
     from tests.pages.conftest import consent_params
 
@@ -153,7 +155,9 @@ def test_oauth_error_parameters_are_shown_as_text():
     send a link with them."""
     rt = current_runtime()
     with open_db(rt.settings.database_path) as db:
-        url = start_connect(db, rt.settings, rt.keyring, scopes=["user.info.basic"])
+        url = start_connect(
+            db, rt.settings, rt.keyring, scopes=["user.info.basic"], actor=LOCAL_ACTOR
+        )
     state = parse_qs(urlsplit(url).query)["state"][0]
     hostile_error = "![x](https://e.vl/p)[Login](//e.vl)"
     at = open_page(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.access import LOCAL_ACTOR
 from services.accounts import disconnect, get_access_token, get_account
 from services.crypto import CryptoError, generate_key, key_usage, load_keyring, rotate_key
 from services.sync import SyncOptions, sync_accounts
@@ -29,22 +30,25 @@ def _rotate_in_another_process(settings, db, clock):
     return result.keyring
 
 
-def test_a_running_process_syncs_after_another_rotated_the_key(settings, db, app_ring, sandbox,
-                                                               clock):
+def test_a_running_process_syncs_after_another_rotated_the_key(
+    settings, db, app_ring, sandbox, clock
+):
     open_id = connect(db, settings, app_ring, sandbox, "quietpotter")
     new_ring = _rotate_in_another_process(settings, db, clock)
     assert new_ring.primary_id not in app_ring.keys  # the app's memory is stale
 
-    [result] = sync_accounts(settings, [open_id], keyring=app_ring,
-                             options=SyncOptions(max_workers=1))
+    [result] = sync_accounts(
+        settings, [open_id], keyring=app_ring, options=SyncOptions(max_workers=1), actor=LOCAL_ACTOR
+    )
 
     assert result.status == "succeeded", result.error
     assert get_account(db, open_id).status == "active"
     assert app_ring.primary_id == new_ring.primary_id  # it re-read the key file
 
 
-def test_a_refresh_after_rotation_encrypts_with_the_new_primary(settings, db, app_ring, sandbox,
-                                                                client, clock):
+def test_a_refresh_after_rotation_encrypts_with_the_new_primary(
+    settings, db, app_ring, sandbox, client, clock
+):
     open_id = connect(db, settings, app_ring, sandbox, "quietpotter")
     new_ring = _rotate_in_another_process(settings, db, clock)
 
@@ -54,21 +58,23 @@ def test_a_refresh_after_rotation_encrypts_with_the_new_primary(settings, db, ap
     assert get_account(db, open_id).status == "active"
 
 
-def test_disconnect_after_rotation_still_revokes_at_tiktok(settings, db, app_ring, sandbox,
-                                                           client, clock):
+def test_disconnect_after_rotation_still_revokes_at_tiktok(
+    settings, db, app_ring, sandbox, client, clock
+):
     open_id = connect(db, settings, app_ring, sandbox, "quietpotter")
     _rotate_in_another_process(settings, db, clock)
     sandbox.clear_requests()
 
-    outcome = disconnect(db, client, app_ring, open_id)
+    outcome = disconnect(db, client, app_ring, open_id, actor=LOCAL_ACTOR)
 
     assert outcome.revoked, outcome.message
     revokes = [e for e in sandbox.requests("/v2/oauth/revoke/") if e["status"] == 200]
     assert len(revokes) == 1
 
 
-def test_a_key_missing_from_every_source_is_not_called_tampering(settings, db, app_ring,
-                                                                 sandbox, client, clock):
+def test_a_key_missing_from_every_source_is_not_called_tampering(
+    settings, db, app_ring, sandbox, client, clock
+):
     """The key file lost the new key (restored from an old backup): the account is not flagged
     "altered or copied" nor asked to reconnect; the message says which key is missing."""
     open_id = connect(db, settings, app_ring, sandbox, "quietpotter")
@@ -87,8 +93,9 @@ def test_a_key_missing_from_every_source_is_not_called_tampering(settings, db, a
 def test_tampering_is_still_reported_after_a_reload(settings, db, app_ring, sandbox, client):
     open_id = connect(db, settings, app_ring, sandbox, "quietpotter")
     other = connect(db, settings, app_ring, sandbox, "lunakitchen")
-    blob = db.execute("SELECT access_token_enc FROM accounts WHERE open_id = ?",
-                      [other]).fetchone()[0]
+    blob = db.execute(
+        "SELECT access_token_enc FROM accounts WHERE open_id = ?", [other]
+    ).fetchone()[0]
     db.execute("UPDATE accounts SET access_token_enc = ? WHERE open_id = ?", [blob, open_id])
 
     with pytest.raises(Exception, match="integrity check"):
@@ -110,6 +117,8 @@ def test_env_keys_are_re_read_when_a_value_names_a_new_key(settings_with, monkey
         cli_ring = load_keyring(settings_with(encryption_keys=f"{new},{old}"), db)
     sealed = cli_ring.encrypt("token", table="accounts", column="access_token_enc", row_key="a")
 
-    assert app_ring.decrypt(sealed, table="accounts", column="access_token_enc",
-                            row_key="a") == "token"
+    assert (
+        app_ring.decrypt(sealed, table="accounts", column="access_token_enc", row_key="a")
+        == "token"
+    )
     assert app_ring.primary_id == cli_ring.primary_id

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET
+from services.access import LOCAL_ACTOR
 from services.ratelimit import Pacer
 from services.sync import sync_accounts
 from services.sync_lease import LEASE_SECONDS, claim_sync_lease
@@ -28,8 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _hold_lease_elsewhere(db, open_id, until):
-    db.execute("UPDATE accounts SET sync_lease_owner = 'otherhost:4242:abcd', "
-               "sync_lease_until = ? WHERE open_id = ?", [until, open_id])
+    db.execute(
+        "UPDATE accounts SET sync_lease_owner = 'otherhost:4242:abcd', "
+        "sync_lease_until = ? WHERE open_id = ?",
+        [until, open_id],
+    )
 
 
 def test_a_sync_held_by_another_process_is_already_running(settings, db, keyring, sandbox):
@@ -37,7 +41,7 @@ def test_a_sync_held_by_another_process_is_already_running(settings, db, keyring
     _hold_lease_elsewhere(db, open_id, int(time.time()) + 60)
     sandbox.clear_requests()
 
-    [result] = sync_accounts(settings, [open_id], keyring=keyring)
+    [result] = sync_accounts(settings, [open_id], keyring=keyring, actor=LOCAL_ACTOR)
 
     assert result.status == "skipped" and result.already_running
     assert "already running" in result.error
@@ -49,12 +53,13 @@ def test_a_crashed_holders_lease_expires(settings, db, keyring, sandbox):
     open_id = connect(db, settings, keyring, sandbox, "quietpotter")
     _hold_lease_elsewhere(db, open_id, int(time.time()) - 1)
 
-    [result] = sync_accounts(settings, [open_id], keyring=keyring)
+    [result] = sync_accounts(settings, [open_id], keyring=keyring, actor=LOCAL_ACTOR)
 
     assert result.status == "succeeded", result.error
     # Released at the end, so the next sync (any process) may run at once.
-    assert db.execute("SELECT sync_lease_owner, sync_lease_until FROM accounts "
-                      "WHERE open_id = ?", [open_id]).fetchone() == (None, None)
+    assert db.execute(
+        "SELECT sync_lease_owner, sync_lease_until FROM accounts WHERE open_id = ?", [open_id]
+    ).fetchone() == (None, None)
 
 
 def test_the_lease_is_claimed_once(settings, db, keyring, sandbox):
@@ -62,8 +67,9 @@ def test_the_lease_is_claimed_once(settings, db, keyring, sandbox):
     first = claim_sync_lease(db, open_id)
     assert first is not None and first.owner
     assert claim_sync_lease(db, open_id) is None
-    until = db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?",
-                       [open_id]).fetchone()[0]
+    until = db.execute(
+        "SELECT sync_lease_until FROM accounts WHERE open_id = ?", [open_id]
+    ).fetchone()[0]
     assert until <= int(time.time()) + LEASE_SECONDS
     first.release()
     second = claim_sync_lease(db, open_id)
@@ -100,31 +106,41 @@ def test_two_pacers_on_one_data_dir_share_one_budget(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_cli_syncs_at_once_make_one_listing_and_no_429(settings, db, keyring, sandbox,
-                                                           data_dir):
+def test_two_cli_syncs_at_once_make_one_listing_and_no_429(
+    settings, db, keyring, sandbox, data_dir
+):
     """Two real processes, `python -m services sync --account=…`, against a sandbox limited to
     12 requests a minute per endpoint: one listing's worth of video/list calls, zero 429s."""
     username = f"lease{secrets.token_hex(4)}"  # the sandbox's world outlives its resets
-    created = sandbox.http.post(sandbox.base_url + "/_sandbox/creators",
-                                json={"username": username, "videos": 180}, timeout=10)
+    created = sandbox.http.post(
+        sandbox.base_url + "/_sandbox/creators",
+        json={"username": username, "videos": 180},
+        timeout=10,
+    )
     assert created.status_code == 201, created.text
     open_id = connect(db, settings, keyring, sandbox, username)
     sandbox.config(rate_limit_per_minute=12)
     sandbox.fault("latency", ms=800)  # the first sync is still listing when the second starts
     sandbox.clear_requests()
-    env = {**os.environ, "TIKTOK_CLIENT_KEY": DEFAULT_CLIENT_KEY,
-           "TIKTOK_CLIENT_SECRET": DEFAULT_CLIENT_SECRET, "TIKTOK_REDIRECT_URI": REDIRECT_URI,
-           "TIKTOK_AUTH_URL": sandbox.auth_url, "TIKTOK_API_BASE_URL": sandbox.base_url,
-           "REELBOARD_DATA_DIR": str(data_dir), "REELBOARD_SYNC_REQUESTS_PER_MINUTE": "12"}
+    env = {
+        **os.environ,
+        "TIKTOK_CLIENT_KEY": DEFAULT_CLIENT_KEY,
+        "TIKTOK_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "TIKTOK_REDIRECT_URI": REDIRECT_URI,
+        "TIKTOK_AUTH_URL": sandbox.auth_url,
+        "TIKTOK_API_BASE_URL": sandbox.base_url,
+        "REELBOARD_DATA_DIR": str(data_dir),
+        "REELBOARD_SYNC_REQUESTS_PER_MINUTE": "12",
+    }
     command = [sys.executable, "-m", "services", "sync", f"--account={open_id}", "--quiet"]
-    first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not [c for c in api_calls(sandbox) if c["path"] == "/v2/video/list/"]:
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()
         time.sleep(0.05)
-    second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
+    second = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     out, err = first.communicate(timeout=120)
 
     assert first.returncode == 0, (out, err)
@@ -148,7 +164,7 @@ def test_sync_now_while_another_process_syncs_is_a_neutral_note():
     try:
         rt = current_runtime()
         account = connect_demo(rt, "trailrunnerjo")
-        (first,) = sync_accounts(rt.settings, [account.open_id])
+        (first,) = sync_accounts(rt.settings, [account.open_id], actor=LOCAL_ACTOR)
         assert first.ok, first.error
         with open_db(rt.settings.database_path) as db:
             _hold_lease_elsewhere(db, account.open_id, int(time.time()) + 60)
@@ -168,14 +184,23 @@ def test_a_running_sync_renews_its_lease(settings, db, keyring, sandbox, monkeyp
     open_id = connect(db, settings, keyring, sandbox, "quietpotter")
     monkeypatch.setattr(sync_lease, "RENEW_EVERY_SECONDS", 0.05)
     lease = claim_sync_lease(db, open_id)
-    first = db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?",
-                       [open_id]).fetchone()[0]
+    first = db.execute(
+        "SELECT sync_lease_until FROM accounts WHERE open_id = ?", [open_id]
+    ).fetchone()[0]
     monkeypatch.setattr(sync_lease, "LEASE_SECONDS", 10 * LEASE_SECONDS)  # renewals reach further
     deadline = time.monotonic() + 10
-    while db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?",
-                     [open_id]).fetchone()[0] <= first:
+    while (
+        db.execute("SELECT sync_lease_until FROM accounts WHERE open_id = ?", [open_id]).fetchone()[
+            0
+        ]
+        <= first
+    ):
         assert time.monotonic() < deadline, "the lease was never renewed"
         time.sleep(0.05)
     lease.release()
-    assert db.execute("SELECT sync_lease_owner FROM accounts WHERE open_id = ?",
-                      [open_id]).fetchone()[0] is None
+    assert (
+        db.execute("SELECT sync_lease_owner FROM accounts WHERE open_id = ?", [open_id]).fetchone()[
+            0
+        ]
+        is None
+    )

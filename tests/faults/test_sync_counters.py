@@ -21,6 +21,7 @@ from datetime import timedelta
 import pytest
 
 import services.sync as sync_module
+from services.access import LOCAL_ACTOR
 from services.sync import MAX_COUNT, sync_from_cli
 from tests.services.test_sync import T0, connect, freeze, listed_ids, run_one, world
 
@@ -205,7 +206,7 @@ def test_no_traceback_reaches_the_cli(
             s, ids, client_factory=make_client, keyring=keyring, **kw
         ),
     )
-    code = sync_from_cli(rt, all_accounts=True)
+    code = sync_from_cli(rt, all_accounts=True, actor=LOCAL_ACTOR)
     out = capsys.readouterr()
     assert code == 1
     assert "failed" in out.out and "unexpected error" in out.out

@@ -95,7 +95,7 @@ def test_unknown_account_exits_2(rt, luna, clip, client, sandbox, capsys):
     code = run(
         rt, client, sandbox, "--account", "@nobody", "--file", str(clip), "--privacy", "SELF_ONLY"
     )
-    assert code == 2 and "No connected account" in capsys.readouterr().err
+    assert code == 2 and "no connected account is" in capsys.readouterr().err
 
 
 def test_a_second_run_is_already_queued(rt, luna, clip, client, sandbox, capsys):
