@@ -86,38 +86,6 @@ def app_server(tmp_path_factory) -> Iterator[RunningApp]:
         app.process.kill()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    yield pg
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        out = ROOT / "test-artifacts"
-        out.mkdir(exist_ok=True)
-        pg.screenshot(path=str(out / f"{request.node.name}.png"), full_page=True)
-    context.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, f"rep_{rep.when}", rep)
-
-
 def wait_for_app(pg, timeout: float = 30_000) -> None:
     """Wait until the app is connected and the script has finished running."""
     pg.wait_for_selector(

@@ -5,7 +5,6 @@ sandbox and cache as the rest of the tests.
 
 from __future__ import annotations
 
-from tests.e2e.conftest import browser, page  # noqa: F401  (pytest fixtures)
 from tests.sandbox.conftest import sb, server  # noqa: F401  (pytest fixtures)
 from tests.services.conftest import (  # noqa: F401  (pytest fixtures)
     client,
