@@ -27,6 +27,7 @@ then shares the GIL with the client, which adds noise and penalises overlapping 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import platform
@@ -51,7 +52,14 @@ from services.crypto import load_keyring
 from services.db import open_db
 from services.demo_history import SandboxClock
 from services.ratelimit import Pacer
-from services.sync import PAGE_SIZE, USER_FIELDS, VIDEO_FIELDS, SyncOptions, sync_accounts
+from services.sync import (
+    PACING_FILE,
+    PAGE_SIZE,
+    USER_FIELDS,
+    VIDEO_FIELDS,
+    SyncOptions,
+    sync_accounts,
+)
 from services.tiktok.client import TikTokClient
 from services.tiktok.scopes import ANALYTICS
 
@@ -148,8 +156,14 @@ class Bench:
             return get_access_token(db, client, self.keyring, open_id)
 
     def fresh_windows(self) -> None:
-        """Move the simulated clock past the one-minute rate windows of the previous round."""
+        """Move the simulated clock past the one-minute rate windows of the previous round,
+        and forget our own (wall-clock) pacing window, which every sync of the data dir shares."""
         self.control("POST", "/_sandbox/clock", {"advance": 61})
+        pacing = Path(self.settings.data_dir) / PACING_FILE
+        if pacing.exists():
+            with contextlib.closing(sqlite3.connect(pacing)) as conn:
+                conn.execute("DELETE FROM sent")
+                conn.commit()
 
     def log(self) -> list[dict[str, Any]]:
         return [e for e in self.control("GET", "/_sandbox/requests")

@@ -1,6 +1,7 @@
 """Reelboard's entry script: page config, start-up checks, sidebar, navigation. Nothing else.
 
-Run from the repo root: ``streamlit run dashboard/app.py``.
+Served through ``streamlit_app.py`` (security headers, config found from any folder):
+``streamlit run streamlit_app.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,20 @@ st.set_page_config(
 
 
 navigation = st.navigation(nav.sections())
+
+# Before anything touches the cache: refuse to serve on every interface without sign-in, or
+# without Reelboard's own Streamlit config (issue: `streamlit run` from another folder).
+problems = runtime.serving_problems()
+if problems:
+    st.title("Reelboard will not start")
+    for problem in problems:
+        st.error(problem, icon=":material/block:")
+    st.stop()
+if runtime.exposed_without_sign_in():
+    st.error(
+        "Anyone who can reach this address can use Reelboard: it listens beyond this machine "
+        "without sign-in (REELBOARD_ALLOW_UNAUTHENTICATED=1). Bind it to localhost behind a "
+        "TLS proxy, or configure sign-in.", icon=":material/warning:")
 
 try:
     runtime.get_runtime()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard import nav
+from services.safe_text import plain_text
 
 PERIOD_PRESETS = {"Last 7 days": 7, "Last 28 days": 28, "Last 90 days": 90, "Custom": None}
 
@@ -76,7 +77,8 @@ def account_picker(accounts: Sequence, *, key: str = "selected_accounts") -> lis
 
 
 def _account_label(account) -> str:
-    return account.label + (" ⚠" if account.status != "active" else "")
+    # Select options are plain text (not Markdown): one clean line is enough.
+    return plain_text(account.label) + (" ⚠" if account.status != "active" else "")
 
 
 def period_picker(timezone: str, *, key: str = "period", today: date | None = None) -> Period:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from dashboard.text import md_text
 from services.errors import ReelboardError
 
 log = logging.getLogger("reelboard")
@@ -16,7 +17,9 @@ log = logging.getLogger("reelboard")
 def show_error(exc: ReelboardError) -> None:
     """A Reelboard error in words: what happened, what to do, whether retrying is safe."""
     retry = "Trying again is safe." if exc.retry_safe else ""
-    st.error(f"**{exc.step.replace('_', ' ').capitalize()}** — {exc.message} {retry}".strip())
+    # Messages can name an account or quote TikTok: text, not Markdown (line breaks kept).
+    message = "  \n".join(md_text(line) for line in exc.message.splitlines())
+    st.error(f"**{exc.step.replace('_', ' ').capitalize()}** — {message} {retry}".strip())
 
 
 def guarded(run: Callable[[], object]) -> None:

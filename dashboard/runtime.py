@@ -17,7 +17,15 @@ import sqlite_utils
 import streamlit as st
 
 from services import redaction
-from services.config import Settings, load_settings
+from services.config import (
+    REQUIRED_STREAMLIT_OPTIONS,
+    Settings,
+    allow_unauthenticated,
+    check_bind_address,
+    check_streamlit_options,
+    is_loopback_address,
+    load_settings,
+)
 from services.db import open_db
 from services.runtime import Runtime, start_runtime
 
@@ -34,6 +42,25 @@ def _secrets_dict() -> dict[str, Any]:
 def _app_url() -> str:
     port = st.get_option("server.port") or 8501
     return f"http://localhost:{port}"
+
+
+def _auth_configured() -> bool:
+    # Sign-in is not built yet (its own issue); when it is, return whether it is enforced here,
+    # and check_bind_address lets a signed-in deployment listen beyond loopback.
+    return False
+
+
+def serving_problems() -> list[str]:
+    """Why this server must not serve Reelboard (wrong config, exposed without sign-in)."""
+    options = {name: st.get_option(name) for name in REQUIRED_STREAMLIT_OPTIONS}
+    return check_streamlit_options(options) + check_bind_address(
+        st.get_option("server.address"), auth_configured=_auth_configured(),
+        allow_unauthenticated=allow_unauthenticated())
+
+
+def exposed_without_sign_in() -> bool:
+    """True when REELBOARD_ALLOW_UNAUTHENTICATED=1 let the app listen beyond loopback."""
+    return not _auth_configured() and not is_loopback_address(st.get_option("server.address"))
 
 
 _STARTED: list[Runtime] = []

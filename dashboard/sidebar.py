@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import runtime, selection
 from dashboard.components import account_picker, period_picker, sandbox_banner
 from dashboard.oauth import begin_connect
+from dashboard.text import md_text
 from services.accounts import list_accounts
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -26,14 +27,15 @@ def render_sidebar() -> None:
     selection.remember_period(period_picker(settings.timezone))
     needs = [a for a in accounts if a.status == "needs_reconnect"]
     if needs:
-        names = ", ".join(a.display_name or a.open_id[:8] for a in needs)
+        names = ", ".join(md_text(a.display_name or a.open_id[:8]) for a in needs)
         st.warning(
             f"**{names}** must be reconnected: TikTok no longer accepts the stored "
             "authorization, so syncing is paused for that account.",
             icon=":material/link_off:",
         )
         first = needs[0]
-        if st.button(f"Reconnect {first.display_name or 'account'}", key="reconnect_banner",
-                     type="primary", icon=":material/link:"):
+        # Button labels are Markdown too.
+        label = f"Reconnect {md_text(first.display_name) or 'account'}"
+        if st.button(label, key="reconnect_banner", type="primary", icon=":material/link:"):
             begin_connect(sorted(first.granted_scopes), purpose="reconnect",
                           target=first.open_id, add_another=True)

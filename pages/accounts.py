@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import runtime
 from dashboard.oauth import begin_connect
+from dashboard.text import md_text
 from services.accounts import (
     CALLBACK_KEYS,
     ConnectError,
@@ -43,12 +44,13 @@ def _handle_callback() -> None:
                 db, runtime.client(), runtime.keyring(), params,
                 redirect_uri=runtime.settings().redirect_uri,
             )
-        st.session_state[RESULT_KEY] = ("success", f"Connected **{account.label}**.")
+        # Names come from TikTok: shown as text, never as Markdown (security.md §5.6 X5).
+        st.session_state[RESULT_KEY] = ("success", f"Connected **{md_text(account.label)}**.")
         if account.declined_scopes:
             limited = [f.reason for f in account.features.values()
                        if set(f.missing) & account.declined_scopes]
             st.session_state[RESULT_KEY] = (
-                "warning", f"Connected **{account.label}**, but the creator did not grant "
+                "warning", f"Connected **{md_text(account.label)}**, but the creator did not grant "
                 f"{', '.join(sorted(account.declined_scopes))}. " + " ".join(limited))
     except ConnectError as exc:
         # Session state keeps plain text only (DESIGN.md), never the exception object.
@@ -66,11 +68,13 @@ def _show_flash() -> None:
     if kind == "error":
         step, explanation, fix = payload
         st.error(
-            f"**Connecting failed ({step.replace('_', ' ')})** — {explanation}\n\n{fix}",
+            # The explanation can quote the callback's own `error` parameter: text, not Markdown.
+            f"**Connecting failed ({step.replace('_', ' ')})** — {md_text(explanation)}\n\n"
+            f"{md_text(fix)}",
             icon=":material/error:",
         )
     elif kind == "warning":
-        st.warning(payload, icon=":material/warning:")
+        st.warning(payload, icon=":material/warning:")  # built with md_text where it quotes TikTok
     else:
         st.success(payload, icon=":material/check_circle:")
 
@@ -125,14 +129,14 @@ def _account_card(account, now: datetime) -> None:
                 st.image(account.avatar_url, width=88)
         with middle:
             verified = " :blue-badge[:material/verified: Verified]" if account.is_verified else ""
-            st.markdown(f"### {account.display_name or 'TikTok creator'}{verified}")
-            handle = f"@{account.username}" if account.username else "username not shared"
+            st.markdown(f"### {md_text(account.display_name) or 'TikTok creator'}{verified}")
+            handle = f"@{md_text(account.username)}" if account.username else "username not shared"
             followers = (f"{account.follower_count:,} followers"
                          if account.follower_count is not None else "follower count not shared")
             st.markdown(f"{handle} · {followers}")
             if account.status == "needs_reconnect":
                 reason = account.status_reason or "TikTok no longer accepts the stored grant."
-                st.error(f"Needs reconnecting — {reason}", icon=":material/link_off:")
+                st.error(f"Needs reconnecting — {md_text(reason)}", icon=":material/link_off:")
             elif account.status == "disconnected":
                 st.caption("Disconnected — synced history is kept.")
         with right:
@@ -197,7 +201,7 @@ def _actions(account) -> None:
         with runtime.database() as db:
             result = disconnect(db, runtime.client(), runtime.keyring(), oid)
         st.session_state[RESULT_KEY] = ("success" if result.revoked else "warning",
-                                        result.message)
+                                        md_text(result.message))  # it names the account
         st.rerun()
     if no.button("Cancel", key=f"disconnect_no_{oid}"):
         st.session_state.pop(confirm_key, None)

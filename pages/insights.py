@@ -9,6 +9,7 @@ from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, format_value
 from services import charts
 from services.metrics import PROVENANCE_LABELS
+from services.safe_text import plain_text
 
 
 def _note(insight, tz: str) -> None:
@@ -22,7 +23,8 @@ def _velocity_table(velocity, titles: dict[str, str]) -> None:
     if len(frame) == 0:
         return
     marks = [c.removeprefix("views_") for c in frame.columns if c.startswith("views_")]
-    shown = pd.DataFrame({"Video": frame["video_id"].map(lambda v: titles.get(str(v), str(v)))})
+    shown = pd.DataFrame(
+        {"Video": frame["video_id"].map(lambda v: plain_text(titles.get(str(v), str(v))))})
     for mark in marks:
         shown[f"Views after {mark}"] = frame[f"views_{mark}"].astype("float64")
     shown = shown.sort_values(shown.columns[1], ascending=False, na_position="last").head(15)

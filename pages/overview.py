@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, kpi_card
+from dashboard.text import md_text
 from services import charts
 from services.demo_history import load_demo_history
 from services.metrics import format_time
@@ -28,7 +29,8 @@ KPI_ORDER = [
 def _progress_callback(bar):
     def on_progress(done: int, total: int | None, message: str) -> None:
         fraction = min(done / total, 1.0) if total else 0.0
-        bar.progress(fraction, text=message or "Syncing…")
+        # Progress text is Markdown and names the account: text only.
+        bar.progress(fraction, text=md_text(message) if message else "Syncing…")
 
     return on_progress
 
@@ -37,7 +39,10 @@ def _sync_now(open_ids: list[str]) -> None:
     bar = st.progress(0.0, text="Starting sync…")
     results = sync_accounts(runtime.settings(), open_ids, on_progress=_progress_callback(bar))
     bar.empty()
-    st.session_state["overview_flash"] = [(r.ok, r.summary()) for r in results]
+    # ok → success, a sync already running elsewhere → a neutral note (None), else a warning.
+    st.session_state["overview_flash"] = [
+        (None if r.already_running else r.ok, r.summary()) for r in results
+    ]
     st.rerun()
 
 
@@ -55,7 +60,7 @@ def _sync_bar(overview, tz: str) -> None:
     for ref in overview.accounts:
         last = overview.last_syncs.get(ref.open_id)
         if last is None:
-            lines.append(f"**{ref.label}**: never synced")
+            lines.append(f"**{md_text(ref.label)}**: never synced")
             continue
         ago = now.timestamp() - last.captured_at
         when = (
@@ -66,7 +71,7 @@ def _sync_bar(overview, tz: str) -> None:
             else format_time(last.captured_at, tz)
         )
         status = "" if last.status == "succeeded" else f" ({last.status})"
-        lines.append(f"**{ref.label}**: last synced {when}{status}")
+        lines.append(f"**{md_text(ref.label)}**: last synced {when}{status}")
     info, sync_col, demo_col = st.columns([4, 1.2, 1.6], vertical_alignment="center")
     info.caption(" · ".join(lines))
     if sync_col.button(
@@ -91,7 +96,8 @@ def _sync_bar(overview, tz: str) -> None:
 
 def _flash() -> None:
     for ok, text in st.session_state.pop("overview_flash", []):
-        (st.success if ok else st.warning)(text)
+        # Summaries quote account names and TikTok's messages: shown as text.
+        (st.info if ok is None else st.success if ok else st.warning)(md_text(text))
 
 
 def render() -> None:
@@ -126,7 +132,7 @@ def render() -> None:
     for ref in overview.accounts:
         kpis = overview.kpis[ref.open_id]
         if len(overview.accounts) > 1:
-            st.markdown(f"##### {ref.label}")
+            st.markdown(f"##### {md_text(ref.label)}")
         for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
             for col, key in zip(st.columns(4), row, strict=True):
                 with col:

@@ -7,9 +7,11 @@ import streamlit as st
 
 from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, format_value
+from dashboard.text import md_link, md_text
 from services import charts
 from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
+from services.safe_text import plain_text, safe_tiktok_url
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
 #: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
@@ -25,10 +27,12 @@ def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "cover": t["cover_image_url"],
+            # Cells are plain text; one clean line each (no bidi overrides).
             "title": t["title"]
             .fillna("")
-            .where(t["title"].fillna("") != "", t["description"].fillna("")),
-            "account": t["open_id"].map(names),
+            .where(t["title"].fillna("") != "", t["description"].fillna(""))
+            .map(plain_text),
+            "account": t["open_id"].map(names).map(plain_text),
             "posted": t["posted"].dt.tz_localize(None),
             "views": t["view_count"].astype("float64"),
             "likes": t["like_count"].astype("float64"),
@@ -37,7 +41,8 @@ def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
             "engagement": t["engagement_rate"].astype("float64") * 100,
             "views_per_day": t["views_per_day"].round(),
             "trend": t["video_id"].map(lambda vid: videos.sparklines.get(str(vid), [])),
-            "link": t["share_url"],
+            # A link only when it is an https TikTok URL (safe_tiktok_url); else no link.
+            "link": t["share_url"].map(safe_tiktok_url),
         }
     )
     if not many_accounts:
@@ -72,11 +77,11 @@ COLUMNS = {
 def _detail(row: pd.Series, tz: str) -> None:
     detail = data.video_detail(str(row["video_id"]))
     title = row["title"] or row["description"] or f"Video {row['video_id']}"
+    link = md_link("open on TikTok", row["share_url"])  # a link only to a checked TikTok URL
     with st.container(border=True):
-        st.subheader(title)
+        st.subheader(md_text(title))  # TikTok's title: text, never Markdown
         st.caption(
-            f"Posted {format_time(int(row['create_time']), tz)} · "
-            f"[open on TikTok]({row['share_url']}) · as of "
+            f"Posted {format_time(int(row['create_time']), tz)} · {link} · as of "
             f"{format_time(int(row['captured_at']), tz)} (TikTok lifetime counters)"
             if pd.notna(row["captured_at"])
             else "Not snapshotted yet."

@@ -218,6 +218,28 @@ POTTERY_TEXT = TextPool(
     ),
 )
 
+# Text a hostile or careless creator can type into TikTok: Markdown and HTML (links, a tracking
+# pixel, inline styles), LaTeX, Streamlit's colour/icon/emoji shortcodes, a spreadsheet formula
+# and a right-to-left override. The app must show every character of it as text.
+HOSTILE_TEXT = TextPool(
+    subjects=(
+        '<a href="//evil.example">x</a> tutorial',
+        '<span style="font-size:90px">X</span> big reveal',
+        "$x$ and $$y$$ math tricks",
+        ":red[x] :material/home: :smile: shortcodes",
+        "**b** __u__ ~~s~~ `c` formatting",
+        '=HYPERLINK("https://evil.example","x")',
+        "\u202eevil.exe\u202c renamed",
+        "[Login](https://evil.example) now",
+        "![](https://evil.example/p.png) pixel",
+        "<b>bold</b><br>new line & more",
+        "# heading | a | b |",
+        "1) list -> arrow <- www.evil.example",
+    ),
+    templates=("{s}",),
+    hashtags=("#__bold__", "#fyp", "#md_test", "#x_y_z"),
+)
+
 DEMO_CREATORS: tuple[CreatorSpec, ...] = (
     # 1. The large, verified public account: ~600 public posts in the 20 months before the
     #    anchor, roughly daily, and two more years of posts after it; private and deleted videos
@@ -291,6 +313,32 @@ DEMO_CREATORS: tuple[CreatorSpec, ...] = (
         followers_per_view=0.008,
         colors=("#4dabf7", "#5c7cfa"),
         text=TRAIL_TEXT,
+    ),
+    # 4. The hostile creator: its display name (35 characters) is a tracking pixel plus a
+    #    phishing link in Markdown, the username is Markdown bold, and every title is markup of
+    #    some kind (HOSTILE_TEXT). Every page is tested against it (security.md §5.6 X5).
+    CreatorSpec(
+        username="__h4x__.md",
+        display_name="![x](https://e.vl/p)[Login](//e.vl)",
+        bio='<img src="https://evil.example/p.png"> $x$ :red[bio]',
+        is_verified=False,
+        is_private=False,
+        following_count=13,
+        history_days=120.0,
+        future_days=730.0,
+        mean_interval_days=3.0,
+        private_videos=1,
+        deleted_videos=1,
+        median_views=900.0,
+        views_sigma=0.7,
+        hit_rate=0.0,
+        forced_hits=(30.0,),
+        yearly_growth=1.2,
+        base_followers=300,
+        organic_followers_per_day=1.0,
+        followers_per_view=0.01,
+        colors=("#495057", "#f03e3e"),
+        text=HOSTILE_TEXT,
     ),
 )
 

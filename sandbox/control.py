@@ -11,6 +11,7 @@ import hmac
 import re
 from html import escape
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sandbox.authorize import ConsentError, complete_consent
 from sandbox.clock import parse_instant
@@ -277,6 +278,42 @@ _CONTROL: dict[str, tuple[tuple[str, ...], Callable[[Sandbox, Request], Response
 }
 
 
+def _own_origins(sb: Sandbox) -> set[str]:
+    """The sandbox's own origin, under each loopback name it may be reached by."""
+    parts = urlsplit(sb.base_url)
+    port = f":{parts.port}" if parts.port else ""
+    return {
+        f"{parts.scheme}://{host}{port}"
+        for host in (parts.hostname, "127.0.0.1", "localhost", "[::1]")
+    }
+
+
+def _refuse_foreign(sb: Sandbox, req: Request) -> Response | None:
+    """State-changing control calls come from tests, demos and Reelboard, never from a web page.
+
+    A page on any site can make the browser POST a "simple" request (text/plain, no preflight)
+    to loopback; without this check it could revoke a connected sandbox account or move the
+    clock. So: a browser's cross-site marker or a foreign ``Origin`` is refused, and a POST must
+    be ``application/json`` (a content type no page can send cross-origin without a CORS
+    preflight, which the sandbox never answers). DELETE is never a simple request.
+    """
+    if req.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    fetch_site = (req.header("sec-fetch-site") or "").strip().lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return _error(403, "control calls from another site are refused")
+    origin = req.header("origin")
+    if origin is not None and origin.strip().rstrip("/") not in _own_origins(sb):
+        return _error(
+            403,
+            f"control calls from origin {origin!r} are refused; the control API "
+            "accepts only its own origin (or none, as curl and tests send)",
+        )
+    if req.method == "POST" and req.content_type != "application/json":
+        return _error(415, "control POSTs must have Content-Type: application/json")
+    return None
+
+
 def dispatch(sb: Sandbox, req: Request) -> Response:
     if req.path in ("/", "/_sandbox", "/_sandbox/"):
         return index(sb, req)
@@ -290,6 +327,9 @@ def dispatch(sb: Sandbox, req: Request) -> Response:
     methods, handler = route
     if req.method not in methods:
         return _error(405, f"{req.method} is not allowed on {req.path}; use {', '.join(methods)}")
+    refused = _refuse_foreign(sb, req)
+    if refused is not None:
+        return refused
     try:
         return handler(sb, req)
     except ValueError as exc:

@@ -115,7 +115,10 @@ class Sandbox:
                 "invalid_params",
                 f"{req.method} is not allowed on {req.path}; use {' or '.join(methods)}.",
             )
-        return handler(self, req)
+        response = handler(self, req)
+        if response.status == 200 and response.body:  # rewrite faults: a hostile TikTok
+            response.body = self.faults.rewrite(req.path, response.body)
+        return response
 
     def _not_found(self, req: Request) -> Response:
         # Not a TikTok route: 404 with the usual envelope and `invalid_params`, the closest

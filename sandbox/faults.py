@@ -1,19 +1,43 @@
-"""Injected faults: latency, 429 bursts, 5xx, dropped connections.
+"""Injected faults: latency, 429 bursts, 5xx, dropped connections, hostile answers.
 
 Counted faults hit the next N matching TikTok API calls (paths under /v2/ except the browser
 authorize page); latency applies to every matching /v2/ request until cleared. Token faults
 (expire_token, revoke) are one-off actions on the state store, handled by the control API.
+
+Rewrite faults stand for a hostile or broken TikTok (a proxy that edits answers): the call
+succeeds, then its JSON is changed before it leaves. ``cursor_rewind`` sets video/list's
+``data.cursor`` (default 1000 ms: before every video, so the next page is empty and says
+``has_more: false``); ``counter_override`` puts ``values[i]`` into ``field`` of the i-th video of a
+video/list or video/query answer, or of user/info's ``user`` (values are any JSON: 2**62, 10**30,
+-1, "12", true).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import asdict, dataclass
 
 COUNTED_KINDS = ("rate_limit", "server_error", "drop")
 ACTION_KINDS = ("expire_token", "revoke")
-ALL_KINDS = ("latency", *COUNTED_KINDS, *ACTION_KINDS)
+REWRITE_KINDS = ("cursor_rewind", "counter_override")
+ALL_KINDS = ("latency", *COUNTED_KINDS, *REWRITE_KINDS, *ACTION_KINDS)
+#: The numeric fields counter_override may replace (tiktok-api.md §3.1, §3.4).
+OVERRIDABLE_FIELDS = (
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "create_time",
+    "duration",
+    "width",
+    "height",
+    "follower_count",
+    "following_count",
+    "likes_count",
+    "video_count",
+)
 AUTHORIZE_PAGE = "/v2/auth/authorize/"
 
 
@@ -25,6 +49,9 @@ class Fault:
     remaining: int | None = None  # counted kinds; None for latency (until cleared)
     ms: int | None = None  # latency
     status: int | None = None  # server_error: 500, 502 or 503
+    cursor: int | None = None  # cursor_rewind: the cursor to answer with (epoch ms)
+    field: str | None = None  # counter_override: which number to replace
+    values: list[object] | None = None  # counter_override: one replacement per record
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
@@ -60,6 +87,28 @@ def parse_fault(body: dict[str, object], next_id: int) -> Fault:
                 raise ValueError("status must be 500, 502 or 503")
             fault.status = status
         return fault
+    if kind == "cursor_rewind":
+        return Fault(
+            next_id,
+            "cursor_rewind",
+            path,
+            _int(body, "count", 1, 1, 1_000_000),
+            cursor=_int(body, "cursor", 1000, 0, 2**63 - 1),
+        )
+    if kind == "counter_override":
+        field, values = body.get("field"), body.get("values")
+        if field not in OVERRIDABLE_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(OVERRIDABLE_FIELDS)}")
+        if not isinstance(values, list) or not values:
+            raise ValueError("values must be a non-empty list (one value per record)")
+        return Fault(
+            next_id,
+            "counter_override",
+            path,
+            _int(body, "count", 1, 1, 1_000_000),
+            field=str(field),
+            values=list(values),
+        )
     raise ValueError(f"kind must be one of {', '.join(ALL_KINDS)}")
 
 
@@ -114,3 +163,38 @@ class FaultBoard:
                         self._faults.remove(f)
                     return f
         return None
+
+    def rewrite(self, path: str, body: bytes) -> bytes:
+        """A successful API answer as a hostile TikTok would send it (rewrite faults used up
+        by one), or ``body`` unchanged."""
+        if not is_api_path(path):
+            return body
+        with self._lock:
+            chosen = []
+            for f in list(self._faults):
+                if f.kind in REWRITE_KINDS and f.matches(path) and _applies(f, path):
+                    chosen.append(f)
+                    f.remaining = (f.remaining or 1) - 1
+                    if f.remaining <= 0:
+                        self._faults.remove(f)
+        if not chosen:
+            return body
+        payload = json.loads(body)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict):
+            return body
+        for f in chosen:
+            if f.kind == "cursor_rewind":
+                data["cursor"] = f.cursor
+                continue
+            records = data.get("videos") if "videos" in data else [data.get("user")]
+            for record, value in zip(records or [], f.values or [], strict=False):
+                if isinstance(record, dict):
+                    record[str(f.field)] = value
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _applies(fault: Fault, path: str) -> bool:
+    if fault.kind == "cursor_rewind":
+        return path == "/v2/video/list/"
+    return path in ("/v2/video/list/", "/v2/video/query/", "/v2/user/info/")

@@ -33,7 +33,7 @@ from typing import Any, Literal, TypeVar
 import sqlite_utils
 
 from services.clock import Clock, from_epoch, to_epoch, utc_now
-from services.crypto import DecryptionError, KeyRing
+from services.crypto import DecryptionError, KeyRing, UnknownKeyError
 from services.db import write_transaction
 from services.errors import ConfigError, ReelboardError, StorageError
 from services.tiktok.client import TikTokClient, TokenGrant, build_authorize_url
@@ -612,6 +612,11 @@ def _decrypt_column(
     envelope = getattr(row, column)
     try:
         return keyring.decrypt(envelope, table="accounts", column=column, row_key=row.open_id)
+    except UnknownKeyError:
+        # A key the installation lacks even after re-reading its source (the ring reloads on
+        # an unknown key id, so a rotation by another process never lands here): a missing
+        # key, not tampering; putting the key back fixes every account at once.
+        raise
     except DecryptionError as exc:
         # security.md §2.3 item 5, S10: only this account stops; the ciphertext is kept.
         reason = ("Its stored tokens failed their integrity check (altered, copied from another "

@@ -12,6 +12,10 @@ replaces the template's colours.
 
 Inputs are the results of :mod:`services.metrics` (an ``Insight`` or its frame). Times on
 the x axes are wall-clock times in the viewer's zone (``tz``).
+
+Every string that comes from TikTok (account names, video titles, hashtags, ids) passes through
+:func:`services.safe_text.plot_label` before it becomes a trace name, tick label or hover value:
+plotly reads those as pseudo-HTML (``<a href>``, ``<span style>``) and ``$…$`` as LaTeX.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from services.metrics import (
     format_time,
     mark_label,
 )
+from services.safe_text import plain_text, plot_label
 
 # One palette for every chart: TikTok red first (the app's primaryColor), then hues that stay
 # distinct for colour-blind viewers when several accounts are compared.
@@ -246,13 +251,16 @@ def _wall_clock(values: pd.Series, tz: str) -> pd.Series:
 
 
 def _name(open_id: str, names: Mapping[str, str] | None) -> str:
-    return (names or {}).get(open_id, open_id)
+    """An account's name as a trace name (legend and ``%{fullData.name}``), escaped."""
+    return plot_label((names or {}).get(open_id, open_id))
 
 
 def _short(text: object, limit: int = 42) -> str:
-    text = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    text = " ".join(text.split()) or "(untitled)"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A title cut to ``limit`` characters and escaped for plotly (cut first, so an entity is
+    never cut in half)."""
+    text = "" if text is None or (isinstance(text, float) and np.isnan(text)) else text
+    text = plain_text(text) or "(untitled)"
+    return plot_label(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _empty_or_none(insight: Insight | None, frame: pd.DataFrame, title: str) -> go.Figure | None:
@@ -468,7 +476,7 @@ def hashtag_bars(tags: Insight | pd.DataFrame, *, tz: str = "UTC", top: int = 15
     rows = frame.head(top).iloc[::-1]  # plotly draws the first bar at the bottom
     fig = go.Figure(
         go.Bar(
-            y=["#" + t for t in rows["tag"]],
+            y=["#" + plot_label(t) for t in rows["tag"]],
             x=rows["median_views"].astype("float64"),
             orientation="h",
             marker={"color": PALETTE[1]},
@@ -562,7 +570,7 @@ def top_movers_bar(
         return empty
     rows = frame.sort_values("views_gained").reset_index(drop=True)  # biggest drawn on top
     labels = [
-        f"{_short(t, 38)} · {str(v)[-4:]}"
+        f"{_short(t, 38)} · {plot_label(str(v)[-4:])}"
         for t, v in zip(rows["title"], rows["video_id"], strict=True)
     ]
     fig = go.Figure()
@@ -638,7 +646,7 @@ def outlier_scatter(
                 },
                 text=[_short(t, 60) for t in part["title"]]
                 if "title" in part
-                else part["video_id"].astype(str).tolist(),
+                else [plot_label(v) for v in part["video_id"].astype(str)],
                 customdata=part["ratio"].astype("float64").to_numpy(),
                 hovertemplate="<b>%{text}</b><br>%{y:,.0f} views at %{x:,.0f} days"
                 + ("<br>%{customdata:.1f}× the median" if flag in RATED else "")

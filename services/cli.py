@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
 
 from services import redaction
 from services.config import load_settings
-from services.errors import ReelboardError
+from services.crypto import CryptoError, DecryptionError, UnknownKeyError
+from services.errors import ConfigError, ReelboardError, StorageError
 from services.runtime import Runtime, start_runtime
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -48,8 +50,56 @@ class ProgressBar:
                 self.stream.flush()
 
 
+class CliUsageError(ReelboardError):
+    """The command line names something that does not exist (exit code 2)."""
+
+    step = "usage"
+
+
 def _runtime() -> Runtime:
-    return start_runtime(load_settings())
+    settings = load_settings()
+    try:
+        return start_runtime(settings)
+    except sqlite3.Error as exc:
+        # Start-up is where a corrupt file or a full disk shows first: "could not start" (2).
+        raise StorageError(_sqlite_sentence(exc, settings.database_path)) from exc
+
+
+def _sqlite_sentence(exc: sqlite3.Error, path: Any) -> str:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "full" in text:
+        return (f"The disk holding the cache ({path}) is full: SQLite said {text!r}. The "
+                "transaction in progress was rolled back, so nothing half-written was kept. "
+                "Free some space and run the command again (safe to retry).")
+    if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text):
+        return (f"The cache {path} is damaged or not a Reelboard database ({text}). Reelboard "
+                "never overwrites it: move it aside (or restore it from a backup) and run again.")
+    return (f"The cache {path} reported an unexpected SQLite error: {text}. Nothing "
+            "half-written was kept; run the command again, and if it repeats check the disk "
+            "and the file's permissions.")
+
+
+def resolve_account(accounts: Iterable[Any], text: str) -> str:
+    """The open_id that ``text`` names: an open_id (``-000…``), ``@username`` or a username.
+
+    Raises CliUsageError with every account listed when nothing, or more than one, matches.
+    """
+    accounts = list(accounts)
+    wanted = (text or "").strip()
+    by_id = [a for a in accounts if a.open_id == wanted]
+    if by_id:
+        return by_id[0].open_id
+    name = wanted[1:] if wanted.startswith("@") else wanted
+    by_name = [a for a in accounts if name and (a.username or "").casefold() == name.casefold()]
+    if len(by_name) == 1:
+        return by_name[0].open_id
+    listing = "; ".join(f"@{a.username or '-'} ({a.open_id}, {a.status})" for a in accounts)
+    why = (f"{len(by_name)} accounts are called {wanted!r}: give the open_id instead"
+           if by_name else f"no connected account is {wanted!r}")
+    raise CliUsageError(
+        f"{why}. Accounts in this cache: {listing or 'none (connect one on the Accounts page)'}."
+    )
 
 
 def cmd_scopes_check(args: argparse.Namespace) -> int:
@@ -94,7 +144,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     try:
-        return sync_from_cli(rt, account=args.account, all_accounts=args.all,
+        account = None
+        if args.account is not None:
+            from services.accounts import list_accounts
+            from services.db import open_db
+
+            with open_db(rt.settings.database_path) as db:
+                account = resolve_account(list_accounts(db), args.account)
+        return sync_from_cli(rt, account=account, all_accounts=args.all,
                              on_progress=None if args.quiet else ProgressBar())
     finally:
         rt.stop()
@@ -169,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = add("sync", cmd_sync, "Snapshot stats and videos of connected accounts (cron-safe).")
     who = sync.add_mutually_exclusive_group(required=True)
-    who.add_argument("--account", metavar="OPEN_ID", help="sync one account")
+    who.add_argument("--account", metavar="ACCOUNT",
+                     help="sync one account: its open_id (-000…) or @username")
     who.add_argument("--all", action="store_true", help="sync every active account")
     sync.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -184,17 +242,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    redaction.install(logging.WARNING)
+#: Options whose value may start with "-": every TikTok open_id does ("-000…"), which argparse
+#: would otherwise read as an option. ``--account -000…`` is joined into ``--account=-000…``.
+_DASH_VALUE_OPTIONS = ("--account",)
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        value = items[i + 1] if i + 1 < len(items) else ""
+        if arg in _DASH_VALUE_OPTIONS and value.startswith("-") and not value.startswith("--") \
+                and value != "-h":
+            out.append(f"{arg}={value}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if getattr(args, "days", 1) is not None and getattr(args, "days", 1) < 1:
         parser.error("--days must be at least 1")
+    return args
+
+
+def _exit_code(exc: ReelboardError) -> int:
+    # By class, not by step name: the key's step is "encryption_key", a corrupt cache's
+    # "storage_error". A bad row (DecryptionError) is the work failing, not the installation.
+    if isinstance(exc, DecryptionError) and not isinstance(exc, UnknownKeyError):
+        return EXIT_FAILED
+    if isinstance(exc, ConfigError | CryptoError | StorageError | CliUsageError):
+        return EXIT_UNUSABLE
+    return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    redaction.install(logging.WARNING)
+    args = parse_args(argv)
     try:
         return args.fn(args)
     except ReelboardError as exc:
         print(f"error ({exc.step}): {exc.message}", file=sys.stderr)
-        return EXIT_UNUSABLE if exc.step in ("configuration", "encryption") else EXIT_FAILED
+        return _exit_code(exc)
+    except sqlite3.Error as exc:
+        from services.config import load_settings as _settings
+
+        try:
+            path: Any = _settings().database_path
+        except ReelboardError:
+            path = "reelboard.db"
+        print(f"error (storage_error): {_sqlite_sentence(exc, path)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: a sentence and the log, never a traceback on the terminal
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(f"error (unexpected): {type(exc).__name__}: {redaction.redact(str(exc))}. This is a "
+              "Reelboard bug; nothing half-written was kept. Run the command again; if it "
+              "repeats, report it with this line.", file=sys.stderr)
+        return EXIT_FAILED

@@ -8,6 +8,7 @@ TikTok (see sandbox/README.md) with its own key, secret and URLs.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -150,7 +151,9 @@ def load_settings(
 
     data_dir = Path(get("data_dir") or "data")
     if not data_dir.is_absolute():
-        data_dir = (Path.cwd() / data_dir).resolve()
+        # Relative to Reelboard's own folder, never the current directory: `streamlit run
+        # /srv/reelboard/streamlit_app.py` started from $HOME must not make a second cache there.
+        data_dir = (REPO_ROOT / data_dir).resolve()
     base_app_url = (get("app_url") or app_url or DEFAULT_APP_URL).rstrip("/")
     rpm_text = get("sync_requests_per_minute")
     rpm = int(rpm_text) if rpm_text.isdigit() and int(rpm_text) > 0 else 600
@@ -388,3 +391,69 @@ def check_service_account(info: Mapping[str, Any], where: str) -> list[str]:
             "the downloaded JSON (-----BEGIN PRIVATE KEY----- …)."
         ]
     return []
+# -- where the app listens --------------------------------------------------------------------
+
+ALLOW_UNAUTHENTICATED_ENV = "REELBOARD_ALLOW_UNAUTHENTICATED"
+
+
+def is_loopback_address(address: str | None) -> bool:
+    """True for addresses only this machine can reach (localhost, 127.0.0.0/8, ::1)."""
+    host = (address or "").strip().strip("[]")
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allow_unauthenticated(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return environ.get(ALLOW_UNAUTHENTICATED_ENV, "").strip() == "1"
+
+
+def check_bind_address(address: str | None, *, auth_configured: bool,
+                       allow_unauthenticated: bool) -> list[str]:
+    """Why the app must not serve on ``address`` (Streamlit's ``server.address``), in words.
+
+    Without sign-in, anyone who can reach the port can connect TikTok accounts, read their
+    stats and disconnect them; so the app listens on loopback only (a TLS proxy in front serves
+    a team, security.md §3.1). An empty address means every interface: that is also what
+    Streamlit does when it did not read Reelboard's `.streamlit/config.toml` (it reads config
+    from the directory it was started in). ``allow_unauthenticated`` (the
+    REELBOARD_ALLOW_UNAUTHENTICATED=1 override) accepts the risk; the caller then shows a banner.
+    """
+    if is_loopback_address(address) or auth_configured or allow_unauthenticated:
+        return []
+    where = f"{address!r}" if (address or "").strip() else "every network interface"
+    return [
+        f"Reelboard is listening on {where} without sign-in, so anyone who can reach this port "
+        "could use and disconnect the connected TikTok accounts. Start it with "
+        "`streamlit run streamlit_app.py` (Reelboard's config binds to localhost; give the "
+        "full path from another folder), or pass --server.address localhost. To serve a "
+        "team, keep it on localhost behind the TLS proxy described in README.md, or configure "
+        f"sign-in. To accept the risk anyway, set {ALLOW_UNAUTHENTICATED_ENV}=1."
+    ]
+
+
+#: Streamlit options Reelboard's `.streamlit/config.toml` sets for safety (security.md §2.3 9.,
+#: §3.1). If they are not in force, Streamlit did not read that file.
+REQUIRED_STREAMLIT_OPTIONS: dict[str, Any] = {
+    "client.showErrorDetails": "none",
+    "server.enableXsrfProtection": True,
+    "server.enableStaticServing": False,
+}
+
+
+def check_streamlit_options(options: Mapping[str, Any]) -> list[str]:
+    """Problems when Streamlit runs without Reelboard's config (``options``: name → value)."""
+    wrong = [name for name, value in REQUIRED_STREAMLIT_OPTIONS.items()
+             if options.get(name) != value]
+    if not wrong:
+        return []
+    return [
+        f"Streamlit is running without Reelboard's .streamlit/config.toml ({', '.join(wrong)} "
+        f"not as configured there): Streamlit reads its config from the folder it is started "
+        f"in. Start Reelboard with `streamlit run {REPO_ROOT / 'streamlit_app.py'}` (it finds "
+        f"its config from any folder), or `cd {REPO_ROOT}` first."
+    ]

@@ -21,6 +21,7 @@ import hmac
 import os
 import secrets
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,17 @@ class DecryptionError(CryptoError):
         super().__init__(message)
 
 
+class UnknownKeyError(DecryptionError):
+    """The value names a key id that no key source holds, even after re-reading them.
+
+    Not tampering: the installation lacks a key (a key file restored from an older backup, a
+    key removed from REELBOARD_ENCRYPTION_KEYS too early). The fix is to put the key back; the
+    account does not need reconnecting.
+    """
+
+    step = "encryption_key"
+
+
 def generate_key() -> str:
     """A new random 32-byte key, base64 (for REELBOARD_ENCRYPTION_KEYS or rotate-key)."""
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
@@ -121,18 +133,35 @@ def envelope_key_id(envelope: str) -> str | None:
     return None
 
 
+_RELOAD_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class KeyRing:
-    """Key id → key, one primary (encrypts); every key decrypts. Never printed or pickled."""
+    """Key id → key, one primary (encrypts); every key decrypts. Never printed or pickled.
+
+    Another process may rotate the key while this one runs (`rotate-key` next to a running app
+    or cron sync). So a ring that knows its source re-reads it (``reload``) when a value names a
+    key id it lacks, and before encrypting when the key file changed: it then adopts the new
+    primary and keeps every key it already had, so values not yet re-encrypted still decrypt.
+    """
 
     primary_id: str
     keys: Mapping[str, bytes] = field(repr=False)
     source: str = "memory"  # where the keys came from, for messages
     key_file: Path | None = None  # set when the keys live in <data_dir>/secret.key
+    #: Re-reads the key source (None: keys given in code, nothing to re-read).
+    reload_from: Callable[[], KeyRing] | None = field(default=None, repr=False, compare=False)
+    _stamp: tuple[int, int, int] | None = field(default=None, init=False, repr=False,
+                                                compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_stamp", _file_stamp(self.key_file))
 
     @classmethod
     def from_keys(
-        cls, keys: Iterable[bytes], *, source: str = "memory", key_file: Path | None = None
+        cls, keys: Iterable[bytes], *, source: str = "memory", key_file: Path | None = None,
+        reload_from: Callable[[], KeyRing] | None = None,
     ) -> KeyRing:
         ordered: dict[str, bytes] = {}
         for key in keys:
@@ -141,7 +170,7 @@ class KeyRing:
             ordered.setdefault(key_id_for(key), key)
         if not ordered:
             raise CryptoError(f"{source} holds no key.")
-        return cls(next(iter(ordered)), dict(ordered), source, key_file)
+        return cls(next(iter(ordered)), dict(ordered), source, key_file, reload_from)
 
     @property
     def key_ids(self) -> tuple[str, ...]:
@@ -150,12 +179,43 @@ class KeyRing:
     def with_primary(self, key: bytes) -> KeyRing:
         """A ring whose primary is ``key``, keeping every current key for decryption."""
         return KeyRing.from_keys([key, *self.keys.values()], source=self.source,
-                                 key_file=self.key_file)
+                                 key_file=self.key_file, reload_from=self.reload_from)
+
+    def reload(self) -> bool:
+        """Re-read the key source; True if it brought a key or primary this ring lacked.
+
+        Keys are only ever added in memory (a key stays until no row uses it, and only a person
+        removes it from the source); the source's first key becomes the primary.
+        """
+        if self.reload_from is None:
+            return False
+        with _RELOAD_LOCK:
+            fresh = self.reload_from()
+            merged = dict(fresh.keys)
+            for key_id, key in self.keys.items():
+                merged.setdefault(key_id, key)
+            changed = merged.keys() != self.keys.keys() or fresh.primary_id != self.primary_id
+            # keys before primary_id: a reader never sees a primary its key map lacks.
+            object.__setattr__(self, "keys", merged)
+            object.__setattr__(self, "primary_id", fresh.primary_id)
+            object.__setattr__(self, "_stamp", _file_stamp(self.key_file))
+        return changed
+
+    def _reload_if_source_changed(self) -> None:
+        if self.key_file is not None and self.reload_from is not None \
+                and _file_stamp(self.key_file) != self._stamp:
+            try:
+                self.reload()
+            except CryptoError:  # unreadable right now: keep encrypting with what we have
+                pass
 
     def __reduce__(self):  # keys must never reach st.cache_data / pickle (security.md §2.3 9.)
         raise TypeError("KeyRing cannot be pickled")
 
     def encrypt(self, plaintext: str, *, table: str, column: str, row_key: str) -> str:
+        # A rotation by another process rewrote the key file: encrypt under its new primary,
+        # or this process would keep writing values under the key being retired.
+        self._reload_if_source_changed()
         key_id = self.primary_id
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(self.keys[key_id]).encrypt(
@@ -171,10 +231,18 @@ class KeyRing:
             raise DecryptionError(f"{table}.{column} does not hold a Reelboard ciphertext.",
                                   **where)
         key = self.keys.get(key_id)
+        if key is None and self.reload_from is not None:
+            # Another process may have rotated the key since we loaded ours: re-read the source
+            # before calling this anything but a routine rotation.
+            self.reload()
+            key = self.keys.get(key_id)
         if key is None:
-            raise DecryptionError(
-                f"{table}.{column} was encrypted with key {key_id}, which is not configured. "
-                f"Add that key after the primary in {ENV_NAME} (or {KEY_FILE_NAME}).", **where)
+            reread = ", re-read just now" if self.reload_from is not None else ""
+            raise UnknownKeyError(
+                f"{table}.{column} was encrypted with key {key_id}, which is not configured "
+                f"({self.source}{reread}). Put that key back after the primary in {ENV_NAME} "
+                f"(or {KEY_FILE_NAME}) from your backup; nothing was changed and no account "
+                "needs reconnecting.", **where)
         blob = envelope.split(".", 2)[2]
         try:
             raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
@@ -194,6 +262,17 @@ class KeyRing:
         return plain.decode("utf-8")
 
 
+def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of the key file: write_key_file's rename changes the inode."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 # -- loading ------------------------------------------------------------------------------
 
 
@@ -208,7 +287,8 @@ def load_keyring(settings, db: sqlite_utils.Database, *, clock: Clock = utc_now)
     key_file = Path(settings.data_dir) / KEY_FILE_NAME
     raw = (settings.encryption_keys or "").strip()
     if raw:
-        ring = KeyRing.from_keys(_parse_key_list(raw, ENV_NAME), source=ENV_NAME)
+        ring = KeyRing.from_keys(_parse_key_list(raw, ENV_NAME), source=ENV_NAME,
+                                 reload_from=_env_reloader(raw))
     elif os.path.lexists(key_file):
         ring = _read_key_file(key_file)
     else:
@@ -228,6 +308,23 @@ def load_keyring(settings, db: sqlite_utils.Database, *, clock: Clock = utc_now)
         ring = _create_key_file(key_file)
     _verify(ring, db, clock)
     return ring
+
+
+def _env_reloader(loaded: str) -> Callable[[], KeyRing]:
+    """Re-read REELBOARD_ENCRYPTION_KEYS (environment first, then secrets.toml, as at start)."""
+
+    def reload() -> KeyRing:
+        from services.config import read_secrets_file
+
+        text = os.environ.get(ENV_NAME)
+        if text is None:
+            table = read_secrets_file().get("reelboard") or {}
+            text = table.get("encryption_keys") if isinstance(table, Mapping) else None
+        text = str(text or loaded)
+        return KeyRing.from_keys(_parse_key_list(text, ENV_NAME), source=ENV_NAME,
+                                 reload_from=reload)
+
+    return reload
 
 
 def _parse_key_list(text: str, source: str) -> list[bytes]:
@@ -254,7 +351,8 @@ def _read_key_file(path: Path) -> KeyRing:
             f"chmod 600 {quoted}"
         )
     text = path.read_text("ascii", errors="replace")
-    return KeyRing.from_keys(_parse_key_list(text, str(path)), source=str(path), key_file=path)
+    return KeyRing.from_keys(_parse_key_list(text, str(path)), source=str(path), key_file=path,
+                             reload_from=lambda: _read_key_file(path))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -285,7 +383,8 @@ def _create_key_file(path: Path) -> KeyRing:
     finally:
         os.close(fd)
     _fsync_dir(directory)
-    return KeyRing.from_keys([key], source=str(path), key_file=path)
+    return KeyRing.from_keys([key], source=str(path), key_file=path,
+                             reload_from=lambda: _read_key_file(path))
 
 
 def _wait_for_key_file(path: Path, attempts: int = 50) -> KeyRing:
@@ -457,6 +556,9 @@ def rotate_key(
                 for row_key, value in batch:
                     try:
                         plain = ring.decrypt(value, table=table, column=column, row_key=row_key)
+                    except UnknownKeyError:
+                        unreadable.append((table, column, row_key))  # a missing key, not tampering
+                        continue
                     except DecryptionError:
                         unreadable.append((table, column, row_key))
                         if table == "accounts":

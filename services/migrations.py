@@ -164,3 +164,14 @@ def _report_exports(db: Database) -> None:
             ON report_exports(destination) WHERE outcome = 'running';
         """
     )
+
+
+@MIGRATIONS(name="0006_sync_lease")
+def _sync_lease(db: Database) -> None:
+    # One sync per account across processes (services.sync_lease): who holds it, until when.
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN sync_lease_owner TEXT;
+        ALTER TABLE accounts ADD COLUMN sync_lease_until INTEGER;
+        """
+    )

@@ -18,6 +18,12 @@ so a refresh mid-sync never resets our window while the server's may carry on.
 
 The pacing happens at the transport (``paced_session``), so every HTTP attempt is counted,
 including the client's own retries and token refreshes, not just the calls sync makes.
+
+Across processes (the app's *Sync now*, a cron sync, a CLI command): with ``shared_path`` the
+window's log lives in a small SQLite file next to the cache, so every process of one data
+directory draws on one budget per (endpoint, account). Each request then costs one short
+``BEGIN IMMEDIATE`` on that file (no fsync: losing the log in a power cut only forgets who sent
+what in the last minute); it adds no request to TikTok.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from __future__ import annotations
 import collections
 import math
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -88,7 +96,12 @@ class Pacer:
         extra_limits: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
+        shared_path: Path | str | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """``shared_path``: a SQLite file holding the window for every process of one data dir
+        (timed by ``wall_clock``, the one clock all processes share). Used instead of the
+        in-memory window; ignored when ``clock`` is a simulated one (the demo's time travel)."""
         limits = dict.fromkeys(DISPLAY_ENDPOINTS, requests_per_minute)
         limits.update(POSTING_LIMITS_PER_MINUTE)
         limits.update(extra_limits or {})
@@ -100,6 +113,14 @@ class Pacer:
         self._lock = threading.Lock()
         self._sent: dict[tuple[str, str], collections.deque[float]] = {}
         self.waited_seconds = 0.0  # total time spent waiting, for benchmarks and logs
+        self._shared = (SharedWindow(shared_path, wall_clock)
+                        if shared_path is not None and clock is time.monotonic else None)
+
+    def close(self) -> None:
+        """Close the shared window's connection (the pacer stays usable; it reopens)."""
+        if self._shared is not None:
+            with self._lock:
+                self._shared.close()
 
     def budget(self, endpoint: str) -> int | None:
         """Our per-window budget for ``endpoint`` (a URL path), or None if it is not paced."""
@@ -119,6 +140,19 @@ class Pacer:
         key = (path, account)
         waited = 0.0
         while True:
+            if self._shared is not None:
+                with self._lock:
+                    delay = self._shared.take(path, account, budget, self.window_seconds)
+                if delay is None:
+                    self.waited_seconds += waited
+                    return waited
+                delay += 0.01
+                if cancel is not None and cancel.is_set():
+                    raise PacingCancelled(
+                        "The sync was stopped while waiting for TikTok's rate limit.")
+                self._wait(delay, cancel)
+                waited += delay
+                continue
             with self._lock:
                 now = self._clock()
                 sent = self._sent.setdefault(key, collections.deque())
@@ -144,6 +178,60 @@ class Pacer:
             cancel.wait(seconds)  # wakes early when the sync is stopped
         else:
             time.sleep(seconds)
+
+
+class SharedWindow:
+    """The sliding-window log in SQLite: one budget per (endpoint, account) for every process.
+
+    One connection per window, used under the pacer's lock (so by one thread at a time).
+    """
+
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=5,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("CREATE TABLE IF NOT EXISTS sent (endpoint TEXT NOT NULL, "
+                         "account TEXT NOT NULL, at REAL NOT NULL)")
+            conn.execute("CREATE INDEX IF NOT EXISTS sent_window ON sent(endpoint, account, at)")
+            self._conn = conn
+        return self._conn
+
+    def take(self, endpoint: str, account: str, budget: int, window: float) -> float | None:
+        """Record one request if it fits the window (None); else the seconds until it may."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = self.clock()
+            conn.execute("DELETE FROM sent WHERE endpoint = ? AND account = ? AND at <= ?",
+                         (endpoint, account, now - window))
+            count, oldest = conn.execute(
+                "SELECT count(*), min(at) FROM sent WHERE endpoint = ? AND account = ?",
+                (endpoint, account)).fetchone()
+            if count < budget:
+                conn.execute("INSERT INTO sent (endpoint, account, at) VALUES (?, ?, ?)",
+                             (endpoint, account, now))
+                delay = None
+            else:
+                delay = max(0.0, oldest + window - now)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return delay
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _normalise(endpoint: str) -> str:

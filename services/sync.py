@@ -18,18 +18,21 @@ saved video (§3.2: the cursor may be "any timestamp to get videos posted before
 cache ends exactly as one clean run would leave it (security.md §4.2, §5.3 N8–N9).
 
 Pacing happens below the TikTok client (services.ratelimit.paced_session): every HTTP attempt
-waits for a slot in our own per-endpoint, per-account window set below TikTok's limit.
+waits for a slot in our own per-endpoint, per-account window set below TikTok's limit, shared by
+every process of the data directory. One sync per account runs at a time across processes
+(services.sync_lease): a second one says "already running" and makes no request.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlite_utils
@@ -39,6 +42,7 @@ from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
 from services.ratelimit import DISPLAY_LIMIT_PER_MINUTE, Pacer, PacingCancelled, paced_session
+from services.sync_lease import claim_sync_lease
 from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, TikTokScopeError
 from services.tiktok.scopes import parse_scopes, user_fields_for
 
@@ -48,6 +52,7 @@ ProgressCallback = Callable[[int, int | None, str], None]
 Status = Literal["succeeded", "partial", "failed", "skipped"]
 
 PAGE_SIZE = 20  # tiktok-api.md §3.2: max_count ≤ 20
+PACING_FILE = "pacing.db"  # in the data dir: the request window every process shares
 
 SCOPE_STATS = "user.info.stats"
 SCOPE_PROFILE = "user.info.profile"
@@ -70,6 +75,23 @@ _METADATA_COLUMNS = (
     "create_time", "title", "description", "duration", "width", "height",
     "cover_image_url", "share_url", "embed_link",
 )
+
+#: The largest counter stored (views, likes, followers …). TikTok's most-viewed video has about
+#: 2.5 billion views (2.5·10^9); 10^12 is 400 times that, so no real count is refused, and a
+#: sum over nine million such counters still fits SQLite's and numpy's int64 (2^63 ≈ 9.2·10^18).
+#: Anything larger (a valid int64 such as 2^62, or 10^30, which SQLite cannot store) is an error
+#: in the answer, stored as null and said in the run's note (security.md §5.3 N6).
+MAX_COUNT = 10**12
+#: Sums of counters are taken with SQLite's total() (a float: it never raises "integer overflow")
+#: and capped here; below 2^53 a float sum of non-negative integers is exact.
+_MAX_EXACT_TOTAL = 2**53 - 1
+#: Post times: after 2000-01-01 and before 2100-01-01 (epoch seconds); anything else is not a
+#: post time and the record is skipped.
+_CREATE_TIME_RANGE = (946_684_800, 4_102_444_800)
+#: A field TikTok did not send (as opposed to one it sent as null).
+NOT_SENT: Any = object()
+#: The opening words of the note on a run that crashed; such a run is never adopted (_start_run).
+_CRASH_LEAD = "Reelboard hit an unexpected error"
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,8 @@ class SyncResult:
     missing_scopes: tuple[str, ...] = ()
     error: str | None = None
     resumed: bool = False
+    #: Skipped because another sync of the account (this or another process) was running.
+    already_running: bool = False
 
     @property
     def ok(self) -> bool:
@@ -154,11 +178,12 @@ class _Progress:
     total: int | None = None
     done: int = 0
     bad_records: int = 0
+    ignored: list[str] = field(default_factory=list)  # numeric fields sent with a bad value
 
 
 # One sync per account and cache at a time in this process: a second click in another browser
-# tab gets "already running" instead of a second, interleaved run. (Across processes, the resume
-# rule keeps the rows consistent; see _start_run.)
+# tab gets "already running" instead of a second, interleaved run. Across processes the same
+# is done by a lease on the account row (services.sync_lease).
 _ACCOUNT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _ACCOUNT_LOCKS_GUARD = threading.Lock()
 
@@ -197,7 +222,14 @@ def sync_accounts(
     whose clock is the server's when the server's clock is simulated).
     """
     options = options or SyncOptions.from_settings(settings)
-    pacer = pacer or Pacer(options.requests_per_minute)
+    own_pacer = pacer is None
+    if pacer is None:
+        # Shared by every process of this data dir: cron and "Sync now" draw on one budget.
+        from pathlib import Path
+
+        data_dir = getattr(settings, "data_dir", None)
+        pacer = Pacer(options.requests_per_minute,
+                      shared_path=None if data_dir is None else Path(data_dir) / PACING_FILE)
     cancel = cancel or threading.Event()
     factory = client_factory or _default_client_factory
     db_path = settings.database_path
@@ -216,6 +248,18 @@ def sync_accounts(
     open_ids = list(dict.fromkeys(open_ids))  # drop repeats, keep order
     if not open_ids:
         return []
+    try:
+        return _sync_concurrently(settings, open_ids, clock=clock, options=options,
+                                  on_progress=on_progress, pacer=pacer, cancel=cancel,
+                                  factory=factory, keyring=keyring)
+    finally:
+        if own_pacer:
+            pacer.close()
+
+
+def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer, cancel,
+                       factory, keyring) -> list[SyncResult]:
+    db_path = settings.database_path
 
     # Workers report through this queue; None marks a finished worker, so the loop below
     # wakes the moment the last account is done instead of on a polling tick.
@@ -288,14 +332,25 @@ def sync_account(
     options = options or SyncOptions()
     lock = _account_lock(db, open_id)
     if not lock.acquire(blocking=False):
-        return SyncResult(open_id, open_id, "skipped",
-                          error="A sync of this account is already running; wait for it to "
-                                "finish.")
+        return _already_running(open_id)
     try:
-        return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
-                        requests_counter).run()
+        lease = claim_sync_lease(db, open_id)
+        if lease is None:  # another process (cron, the app, a CLI run) is syncing it
+            return _already_running(open_id)
+        try:
+            return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
+                            requests_counter).run()
+        finally:
+            lease.release()
     finally:
         lock.release()
+
+
+def _already_running(open_id: str) -> SyncResult:
+    return SyncResult(open_id, open_id, "skipped", already_running=True,
+                      error="A sync of this account is already running (here or in another "
+                            "Reelboard process, such as a scheduled sync); it carries on, and "
+                            "its result appears when it finishes. Nothing was requested twice.")
 
 
 def sync_from_cli(
@@ -360,6 +415,8 @@ class _SyncRun:
         self.cancel = cancel
         self._count = requests_counter or (lambda: int(getattr(client, "requests_made", 0)))
         self.progress = _Progress()
+        self._caller_raised = False
+        self.run_row: _Run | None = None
         self.rows_written = 0
         self.started = time.monotonic()
         self.requests_at_start = self._count()
@@ -367,6 +424,17 @@ class _SyncRun:
     # -- the whole run ------------------------------------------------------------------------
 
     def run(self) -> SyncResult:
+        """The run; anything unexpected ends it ``failed`` with a sentence instead of a
+        traceback. Exceptions raised by the caller's progress callback (and KeyboardInterrupt)
+        still propagate: the caller stopped us on purpose."""
+        try:
+            return self._run()
+        except Exception as exc:
+            if self._caller_raised:
+                raise
+            return self._crashed(exc)
+
+    def _run(self) -> SyncResult:
         account = _load_account(self.db, self.open_id)
         if account is None:
             return SyncResult(self.open_id, self.open_id, "failed",
@@ -397,8 +465,10 @@ class _SyncRun:
                 # The videos can still be synced; say what is missing and go on.
                 partial_reasons.append(
                     f"The profile and follower counts were not updated: {_message(exc)}")
-            if user is not None and _int(user.get("video_count")) is not None:
-                self.progress.total = max(_int(user.get("video_count")) or 0, self.progress.done)
+            if user is not None:
+                user = _clean_user(user, self.progress.ignored)
+            if user is not None and user.get("video_count") is not None:
+                self.progress.total = max(user["video_count"], self.progress.done)
             elif SCOPE_VIDEO_LIST in account.scopes:
                 self.progress.total = _previous_video_count(self.db, self.open_id)
             self._report(f"{account.label}: profile read")
@@ -406,6 +476,10 @@ class _SyncRun:
             if SCOPE_VIDEO_LIST in account.scopes:
                 try:
                     listing_complete = self._list_videos(account)
+                    short = self._listing_shortfall(user) if listing_complete else None
+                    if short is not None:
+                        listing_complete = False
+                        partial_reasons.append(short)
                 except _Stop as stop:
                     if stop.resumable:
                         failure = stop.message
@@ -423,7 +497,9 @@ class _SyncRun:
         except ReelboardError as exc:  # TikTok, token and key errors: the run fails, we go on
             failure = self._failure_text(exc)
         except BaseException as exc:
-            # Not a TikTok error: the caller stopped us (progress callback, Ctrl-C, a bug).
+            if isinstance(exc, Exception) and not self._caller_raised:
+                raise  # a crash, not a stop: run() records it and answers with a sentence
+            # The caller stopped us (progress callback, Ctrl-C, a Streamlit rerun).
             # Record it so the page shows why, then let it propagate; the next run resumes.
             self._finish(
                 user=None, listing_complete=False, missing=missing, status="failed",
@@ -437,6 +513,8 @@ class _SyncRun:
             partial_reasons.append(
                 f"{self.progress.bad_records} video(s) came back from TikTok without an id or "
                 "post time and were skipped.")
+        if self.progress.ignored:
+            partial_reasons.append(_ignored_sentence(self.progress.ignored))
         status: Status
         error: str | None
         if failure is not None:
@@ -485,7 +563,6 @@ class _SyncRun:
         """The single video/list pass; True when TikTok said there is nothing more."""
         fields = list(VIDEO_FIELDS)
         cursor = self.run_row.resume_cursor
-        seen_cursors: set[int] = set() if cursor is None else {cursor}
         pages = 0
         while True:
             self._check_deadline()
@@ -504,14 +581,48 @@ class _SyncRun:
             if not videos:
                 raise _Stop(f"Stopped after {self.progress.done} videos: TikTok returned an "
                             "empty page that claims more videos follow.", resumable=False)
-            if page.cursor is None or page.cursor in seen_cursors:
+            # §3.2: the cursor is a time and videos come newest first, so each cursor must be
+            # older (smaller) than the one before; a repeat or a newer one would re-read pages.
+            if page.cursor is None or (cursor is not None and page.cursor == cursor):
                 raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
-                            "stopped advancing.", resumable=False)
+                            "stopped advancing, so the list is incomplete and nothing was "
+                            "marked as removed.", resumable=False)
+            if cursor is not None and page.cursor > cursor:
+                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
+                            "went backwards, so the list is incomplete and nothing was marked "
+                            "as removed.", resumable=False)
             if pages >= self.options.max_pages:
                 raise _Stop(f"Stopped after {pages} pages ({self.progress.done} videos), the "
                             "most one sync reads.", resumable=False)
-            seen_cursors.add(page.cursor)
             cursor = page.cursor
+
+    def _listing_shortfall(self, user: dict[str, Any] | None) -> str | None:
+        """A sentence when a listing that TikTok called complete is far short of the profile's
+        ``video_count``, else None.
+
+        A cursor that jumps back in time skips pages and still ends with ``has_more: false``;
+        only the profile's count shows it. "Far" is more than a tenth of the videos, and more
+        than one: the two answers are read seconds apart, so a post or a deletion in between
+        (and counts TikTok updates later) must not make a run incomplete, while one skipped
+        page of 20 is caught on accounts of up to ~200 videos and larger jumps on any account.
+        Videos we already know are gone (deleted or made private since an earlier listing) are
+        subtracted, in case the profile still counts them.
+        """
+        expected = None if user is None else user.get("video_count")
+        if expected is None:
+            return None  # no user.info.stats grant, or no usable count: nothing to compare
+        gone = self.db.execute(
+            "SELECT count(*) FROM videos WHERE open_id = ? AND removed_at IS NOT NULL",
+            (self.open_id,)).fetchone()[0]
+        expected = max(0, expected - gone)
+        listed = self.db.execute(
+            "SELECT count(*) FROM video_snapshots WHERE open_id = ? AND captured_at = ?",
+            (self.open_id, self.run_row.captured_at)).fetchone()[0]
+        if expected - listed <= max(1, expected // 10):
+            return None
+        return (f"TikTok's video list ended after {listed} of the {expected} public videos the "
+                "profile reports, so the list is incomplete (its cursor may have jumped) and "
+                "nothing was marked as removed. Syncing again later is safe.")
 
     def _check_deadline(self) -> None:
         if time.monotonic() - self.started > self.options.max_duration_s:
@@ -523,7 +634,7 @@ class _SyncRun:
     def _save_page(self, videos: Iterable[Any]) -> int:
         rows = []
         for raw in videos:
-            row = _video_row(raw)
+            row = _video_row(raw, self.progress.ignored)
             if row is None:
                 self.progress.bad_records += 1
                 continue
@@ -540,12 +651,40 @@ class _SyncRun:
         if self.progress.total is not None and self.progress.done > self.progress.total:
             self.progress.total = self.progress.done
         if self.on_progress is not None:
-            self.on_progress(self.progress.done, self.progress.total, message)
+            try:
+                self.on_progress(self.progress.done, self.progress.total, message)
+            except BaseException:
+                self._caller_raised = True  # the caller's own stop: let it propagate
+                raise
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise _Stop(f"Stopped after {self.progress.done} videos because the sync was "
                         "cancelled; the next sync continues from there.", resumable=True)
+
+    def _crashed(self, exc: Exception) -> SyncResult:
+        """End the run ``failed`` after an unexpected error: the traceback goes to the server
+        log, the run and the caller get a sentence, and the run is never adopted (it could
+        only crash the same way again)."""
+        log.error("sync %s: crashed", self.open_id, exc_info=exc)
+        label = getattr(getattr(self, "account", None), "label", self.open_id)
+        storage = _storage_trouble(exc)
+        if storage is not None:
+            # The cache, not the data, failed: the run may be continued once it is fixed.
+            error = (f"Stopped after {self.progress.done} videos: the cache could not be "
+                     f"written ({storage}). Nothing half-written was kept; fix that, then sync "
+                     "again (safe to retry).")
+        else:
+            error = (f"{_CRASH_LEAD} ({type(exc).__name__}) after {self.progress.done} videos "
+                     "and stopped this sync. The videos already saved are kept; the next sync "
+                     "starts afresh. If this happens again, the server log has the details.")
+        run = self.run_row
+        if run is None:
+            return SyncResult(self.open_id, label, "failed", error=error)
+        _close_run(self.db, run.id, "failed", error, to_epoch(self.clock()))
+        return SyncResult(self.open_id, label, "failed", run_id=run.id,
+                          captured_at=run.captured_at, error=error, resumed=run.resumed,
+                          duration_ms=int((time.monotonic() - self.started) * 1000))
 
     def _failure_text(self, exc: BaseException) -> str:
         message = _message(exc)
@@ -582,6 +721,7 @@ class _SyncRun:
         except Exception:
             if quiet:  # already unwinding from another exception: do not mask it
                 log.exception("sync %s: could not record the interrupted run", self.open_id)
+                _close_run(self.db, run.id, status, error, to_epoch(self.clock()))
                 return None
             raise
         result = SyncResult(
@@ -695,14 +835,16 @@ def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                    follower_count = excluded.follower_count,
                    following_count = excluded.following_count,
                    likes_count = excluded.likes_count, video_count = excluded.video_count""",
-            (open_id, captured_at, *(_int(stats.get(f)) for f in USER_FIELDS_STATS)),
+            (open_id, captured_at, *(stats.get(f) for f in USER_FIELDS_STATS)),
         ).rowcount
     if listing_complete:
         rows += conn.execute(
-            """INSERT INTO account_video_totals (open_id, captured_at, videos_counted,
+            f"""INSERT INTO account_video_totals (open_id, captured_at, videos_counted,
                    view_count, like_count, comment_count, share_count)
-               SELECT ?, ?, count(*), coalesce(sum(view_count), 0), coalesce(sum(like_count), 0),
-                      coalesce(sum(comment_count), 0), coalesce(sum(share_count), 0)
+               SELECT ?, ?, count(*), CAST(min(total(view_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
+                      CAST(min(total(like_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
+                      CAST(min(total(comment_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
+                      CAST(min(total(share_count), {_MAX_EXACT_TOTAL}) AS INTEGER)
                FROM video_snapshots WHERE open_id = ? AND captured_at = ?
                ON CONFLICT(open_id, captured_at) DO UPDATE SET
                    videos_counted = excluded.videos_counted, view_count = excluded.view_count,
@@ -738,8 +880,8 @@ def _update_profile(db: sqlite_utils.Database, open_id: str, captured_at: int,
             values[column] = user[key]
     if isinstance(user.get("is_verified"), bool):
         values["is_verified"] = int(user["is_verified"])
-    if stats is not None and _int(stats.get("follower_count")) is not None:
-        values["follower_count"] = _int(stats.get("follower_count"))
+    if stats is not None and stats.get("follower_count") is not None:
+        values["follower_count"] = stats["follower_count"]
     if not values:
         return 0
     assignments = ", ".join(f"{c} = :{c}" for c in values)
@@ -755,10 +897,12 @@ def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
     with write_transaction(db):
         conn = db.conn
         last = conn.execute(
-            "SELECT id, captured_at, status, requests_made, rows_written, duration_ms "
+            "SELECT id, captured_at, status, requests_made, rows_written, duration_ms, error "
             "FROM sync_runs WHERE open_id = ? ORDER BY id DESC LIMIT 1", (open_id,),
         ).fetchone()
-        if last is not None and last[2] in ("running", "failed") \
+        # A run that crashed is not continued: it would meet the same data and crash again.
+        crashed = last is not None and (last[6] or "").startswith(_CRASH_LEAD)
+        if last is not None and last[2] in ("running", "failed") and not crashed \
                 and 0 <= now - last[1] <= options.resume_within_s:
             saved, oldest = conn.execute(
                 "SELECT count(*), min(v.create_time) FROM video_snapshots s "
@@ -822,41 +966,95 @@ def _previous_video_count(db: sqlite_utils.Database, open_id: str) -> int | None
 # ---------------------------------------------------------------------------------------------
 
 
-def _video_row(raw: Any) -> dict[str, Any] | None:
-    """A Video Object (tiktok-api.md §3.4) as a row, or None if it lacks an id or post time
-    (security.md §5.3 N6: skip the bad record, count it, keep the page)."""
+_VIDEO_NUMBERS = ("duration", "width", "height",
+                  "view_count", "like_count", "comment_count", "share_count")
+
+
+def _video_row(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
+    """A Video Object (tiktok-api.md §3.4) as a row, or None if it lacks an id or a plausible
+    post time (security.md §5.3 N6: skip the bad record, count it, keep the page). A number
+    that is not a plausible count is stored as null and its field name added to ``ignored``."""
     v = raw if isinstance(raw, dict) else getattr(raw, "__dict__", {})
     vid = v.get("id")
-    create_time = _int(v.get("create_time"))
-    if vid in (None, "") or create_time is None:
+    create_time = v.get("create_time")
+    if vid in (None, "") or not isinstance(vid, str | int) or isinstance(vid, bool) \
+            or not _is_int(create_time) \
+            or not _CREATE_TIME_RANGE[0] <= create_time <= _CREATE_TIME_RANGE[1]:
         return None
-    return {
+    row: dict[str, Any] = {
         "id": str(vid),  # 19-digit ids stay text (DESIGN.md "Data")
         "create_time": create_time,
         "title": _text(v.get("title")),
         "description": _text(v.get("video_description")),
-        "duration": _int(v.get("duration")),
-        "width": _int(v.get("width")),
-        "height": _int(v.get("height")),
         "cover_image_url": _text(v.get("cover_image_url")),
         "share_url": _text(v.get("share_url")),
         "embed_link": _text(v.get("embed_link")),
-        "view_count": _int(v.get("view_count")),
-        "like_count": _int(v.get("like_count")),
-        "comment_count": _int(v.get("comment_count")),
-        "share_count": _int(v.get("share_count")),
     }
+    for name in _VIDEO_NUMBERS:
+        row[name] = _count(v.get(name, NOT_SENT), name, ignored)
+    return row
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
+def _clean_user(user: dict[str, Any], ignored: list[str]) -> dict[str, Any]:
+    """user/info's ``user`` with its counts checked like a video's (null when implausible)."""
+    clean = dict(user)
+    for name in USER_FIELDS_STATS:
+        if name in clean:
+            clean[name] = _count(clean[name], name, ignored)
+    return clean
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value: Any, name: str, ignored: list[str]) -> int | None:
+    """A count TikTok sent, or None. Only a JSON integer from 0 to MAX_COUNT is a count: a
+    bool is not, a float is not (counts are int64, tiktok-api.md §3.1/§3.4), and a numeric
+    string is schema drift we do not guess at. Anything sent that is not a count (null
+    included) is noted in ``ignored``; a field TikTok did not send (NOT_SENT) is just blank."""
+    if value is NOT_SENT:
         return None
-    if isinstance(value, int):
-        return value
+    if _is_int(value) and 0 <= value <= MAX_COUNT:
+        return int(value)
+    ignored.append(name)
+    return None
+
+
+def _ignored_sentence(ignored: Sequence[str]) -> str:
+    by_field: dict[str, int] = {}
+    for name in ignored:
+        by_field[name] = by_field.get(name, 0) + 1
+    detail = ", ".join(f"{name} ×{n}" for name, n in by_field.items())
+    return (f"{len(ignored)} number(s) TikTok sent were negative, too large (over "
+            f"{MAX_COUNT:,}) or not whole numbers ({detail}) and were stored as blank; the "
+            "next sync reads them again.")
+
+
+def _storage_trouble(exc: BaseException) -> str | None:
+    """What went wrong with the cache file itself (full disk, I/O, a lock held too long), or
+    None when the error is not about storage (then it is a crash)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    text = str(exc)
+    if "full" in text:
+        return "the disk holding it is full"
+    if "disk I/O" in text or "readonly" in text or "read-only" in text:
+        return f"SQLite said {text!r}; check the disk and the file's permissions"
+    if "locked" in text or "busy" in text:
+        return "another program held it locked for too long"
+    return None
+
+
+def _close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str | None,
+               finished_at: int) -> None:
+    """Mark a run finished without the run's final writes (they are what failed)."""
     try:
-        return int(value)  # a numeric string (schema drift, security.md §5.3 N6)
-    except (TypeError, ValueError):
-        return None
+        with write_transaction(db):
+            db.execute("UPDATE sync_runs SET status = ?, error = ?, finished_at = ? "
+                       "WHERE id = ?", (status, error, finished_at, run_id))
+    except Exception:
+        log.exception("sync: could not record how run %s ended", run_id)
 
 
 def _text(value: Any) -> str | None:

@@ -70,7 +70,9 @@ API_ERRORS: dict[str, ErrorAdvice] = {
            "360–4096 px, at most 4 GB) and upload it again.", False),
         _a("rate_limit_exceeded", "rate_limit",
            "TikTok's rate limit for this endpoint was reached.",
-           "Wait a minute; Reelboard backs off and retries by itself.", True),
+           "Wait a minute, then try again: Reelboard paces its requests below the limit and "
+           "already retried a few times. If it repeats, another program using this TikTok "
+           "app's keys may be sharing the limit.", True),
         _a("internal_error", "server",
            "TikTok had an internal error.",
            "Try again in a few minutes; nothing was changed on your side.", True),

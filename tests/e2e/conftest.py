@@ -53,7 +53,7 @@ def start_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | None =
         env.pop(name, None)
     log_file = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
          "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,

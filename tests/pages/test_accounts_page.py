@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.text import md_text
 from services.accounts import list_accounts, start_connect
 from services.db import open_db
 from tests.pages.conftest import connect_demo, consent_params, current_runtime, open_page, texts
@@ -41,7 +42,8 @@ def test_callback_connects_and_clears_the_query_string():
     assert not at.exception
     assert dict(at.query_params) == {}
     page = texts(at)
-    assert "Connected **Jo on the Trails (@trailrunnerjo)**" in page
+    # The name comes from TikTok, so it is escaped (shown as text, not Markdown).
+    assert f"Connected **{md_text('Jo on the Trails (@trailrunnerjo)')}**" in page
     assert "Token health" in page
     assert "code" not in at.query_params
 

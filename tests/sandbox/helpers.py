@@ -49,6 +49,8 @@ class Client:
 
     # --- control ---------------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any = None) -> requests.Response:
+        if body is None and method == "POST":
+            body = {}  # control POSTs must be application/json (the CSRF guard)
         return self.http.request(method, f"{self.base}/_sandbox/{path}", json=body)
 
     def set_clock(self, ts: float) -> None:

@@ -116,7 +116,8 @@ def test_request_log_has_no_secrets(sb: Client) -> None:
 def test_unknown_control_routes(sb: Client) -> None:
     assert sb.control("GET", "nope").status_code == 404
     assert sb.control("DELETE", "health").status_code == 405
-    r = sb.http.post(f"{sb.base}/_sandbox/config", data=b"not json")
+    r = sb.http.post(f"{sb.base}/_sandbox/config", data=b"not json",
+                     headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert "error" in r.json()
 
@@ -292,3 +293,4 @@ def test_cli_runs_in_the_foreground(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
     assert proc.returncode == 0
+

@@ -378,8 +378,10 @@ def test_revoked_access_fails_the_run_and_flags_the_account(settings, db, keyrin
 # -- kill and resume -----------------------------------------------------------------------
 
 
-class Killed(Exception):
-    pass
+class Killed(BaseException):
+    """Stands for a process being stopped (a signal, Ctrl-C): it propagates and the run is
+    continued later. An ordinary exception inside a run is a crash instead: the run ends
+    failed and is not continued (tests/faults/test_sync_counters.py)."""
 
 
 def clean_reference(tmp_path, sandbox, creator="lunakitchen"):
@@ -664,11 +666,13 @@ def test_sync_modules_never_import_streamlit():
 
 
 def test_storage_errors_are_not_swallowed(settings, db, keyring, sandbox, monkeypatch):
+    """A storage error ends the run failed and says so (no traceback reaches the caller)."""
     open_id = connect(db, settings, keyring, sandbox, "quietpotter")
 
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
     monkeypatch.setattr(sync_module, "_store_page", broken)
-    with pytest.raises(sqlite3.OperationalError):
-        run_one(db, settings, keyring, open_id)
-    assert db.execute("SELECT status FROM sync_runs").fetchone() == ("failed",)
+    result = run_one(db, settings, keyring, open_id)
+    assert result.status == "failed" and "disk I/O error" in result.error
+    assert db.execute("SELECT status, error FROM sync_runs").fetchone() == ("failed",
+                                                                            result.error)
