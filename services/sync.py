@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from services.accounts import AccountNeedsReconnect, call_with_token
+from services.accounts import AccountNeedsReconnect, RunToken
 from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
@@ -420,6 +420,7 @@ class _SyncRun:
         self.rows_written = 0
         self.started = time.monotonic()
         self.requests_at_start = self._count()
+        self.tokens = RunToken(db, client, keyring, open_id, clock=clock)
 
     # -- the whole run ------------------------------------------------------------------------
 
@@ -530,13 +531,13 @@ class _SyncRun:
     # -- TikTok calls -------------------------------------------------------------------------
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``fn(access_token, …)`` through services.accounts.call_with_token: one forced
-        refresh on `access_token_invalid`, then `needs_reconnect` (security.md §5.2 T6).
-        The sync clock goes along, so token expiry is judged on the same (maybe simulated)
-        time as the server's."""
+        """Call ``fn(access_token, …)`` with the run's token (services.accounts.RunToken:
+        decrypted once per run, refreshed near expiry): one forced refresh on
+        `access_token_invalid`, then `needs_reconnect` (security.md §5.2 T6). The sync clock
+        goes along, so token expiry is judged on the same (maybe simulated) time as the
+        server's."""
         self._check_cancel()
-        return call_with_token(self.db, self.client, self.keyring, self.open_id,
-                               lambda token: fn(token, *args, **kwargs), clock=self.clock)
+        return self.tokens.call(lambda token: fn(token, *args, **kwargs))
 
     def _user_info(self, account: _Account, missing: list[str]) -> dict[str, Any] | None:
         """user/info with only the fields the grant covers (tiktok-api.md §3.1). If TikTok still
@@ -560,41 +561,87 @@ class _SyncRun:
             return dict(self._call(self.client.user_info, list(basic)))
 
     def _list_videos(self, account: _Account) -> bool:
-        """The single video/list pass; True when TikTok said there is nothing more."""
+        """The single video/list pass; True when TikTok said there is nothing more.
+
+        Pipelined: as soon as a page's cursor has been checked, the next page is requested on
+        a helper thread while this thread writes the current one, so the SQLite write costs no
+        wall time. Writes stay here, one transaction per page, in order: a run stopped at any
+        point has whole pages behind it and resumes after the last one saved. At most one
+        request is in flight; on a stop it is awaited (and counted) before the run is closed.
+        """
         fields = list(VIDEO_FIELDS)
         cursor = self.run_row.resume_cursor
         pages = 0
-        while True:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelboard-fetch") as ahead:
             self._check_deadline()
-            page = self._call(self.client.list_videos, fields, cursor=cursor, max_count=PAGE_SIZE)
-            pages += 1
-            videos = list(page.videos or [])
-            if videos:
-                self.rows_written += self._save_page(videos)
-                self._report(f"{account.label}: {self.progress.done}"
-                             + (f" of ~{self.progress.total}" if self.progress.total else "")
-                             + " videos")
-            if not page.has_more:
-                return True
-            # tiktok-api.md §3.2 gives no guarantee against a repeating cursor or an empty page
-            # that claims more: never loop (security.md §4.2, §5.3 N7).
-            if not videos:
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok returned an "
-                            "empty page that claims more videos follow.", resumable=False)
-            # §3.2: the cursor is a time and videos come newest first, so each cursor must be
-            # older (smaller) than the one before; a repeat or a newer one would re-read pages.
-            if page.cursor is None or (cursor is not None and page.cursor == cursor):
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
-                            "stopped advancing, so the list is incomplete and nothing was "
-                            "marked as removed.", resumable=False)
-            if cursor is not None and page.cursor > cursor:
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
-                            "went backwards, so the list is incomplete and nothing was marked "
-                            "as removed.", resumable=False)
-            if pages >= self.options.max_pages:
-                raise _Stop(f"Stopped after {pages} pages ({self.progress.done} videos), the "
-                            "most one sync reads.", resumable=False)
-            cursor = page.cursor
+            self._check_cancel()
+            pending = self._fetch(ahead, fields, cursor)
+            while True:
+                page = self._page(pending, fields, cursor)
+                pages += 1
+                videos = list(page.videos or [])
+                stop = None if not page.has_more else self._cursor_problem(page, videos, cursor,
+                                                                           pages)
+                deferred: BaseException | None = None
+                if page.has_more and stop is None:
+                    try:  # the next request goes out now; this page is written meanwhile
+                        self._check_deadline()
+                        self._check_cancel()
+                        pending = self._fetch(ahead, fields, page.cursor)
+                    except BaseException as exc:  # raised after this page is saved
+                        deferred = exc
+                if videos:
+                    self.rows_written += self._save_page(videos)
+                    self._report(f"{account.label}: {self.progress.done}"
+                                 + (f" of ~{self.progress.total}" if self.progress.total else "")
+                                 + " videos")
+                if not page.has_more:
+                    return True
+                if stop is not None:
+                    raise _Stop(stop.message.format(done=self.progress.done),
+                                resumable=stop.resumable)
+                if deferred is not None:
+                    raise deferred
+                cursor = page.cursor
+
+    def _fetch(self, ahead: ThreadPoolExecutor, fields: list[str], cursor: int | None):
+        token = self.tokens.current()  # on this thread: it may read or refresh the row
+        return ahead.submit(self.client.list_videos, token, fields, cursor=cursor,
+                            max_count=PAGE_SIZE)
+
+    def _page(self, pending: Any, fields: list[str], cursor: int | None) -> Any:
+        try:
+            return pending.result()
+        except TikTokAuthError:
+            log.info("sync %s: access token rejected by TikTok; refreshing once", self.open_id)
+        self._check_cancel()
+        return self.tokens.after_rejection(
+            lambda token: self.client.list_videos(token, fields, cursor=cursor,
+                                                  max_count=PAGE_SIZE))
+
+    def _cursor_problem(self, page: Any, videos: list[Any], cursor: int | None,
+                        pages: int) -> _Stop | None:
+        """Why the listing cannot go on after a page that claims more, or None."""
+        # tiktok-api.md §3.2 gives no guarantee against a repeating cursor or an empty page
+        # that claims more: never loop (security.md §4.2, §5.3 N7).
+        # (progress.done does not count this page yet: the messages are built after its write.)
+        if not videos:
+            return _Stop("Stopped after {done} videos: TikTok returned an empty page that "
+                         "claims more videos follow.", resumable=False)
+        # §3.2: the cursor is a time and videos come newest first, so each cursor must be
+        # older (smaller) than the one before; a repeat or a newer one would re-read pages.
+        if page.cursor is None or (cursor is not None and page.cursor == cursor):
+            return _Stop("Stopped after {done} videos: TikTok's list cursor stopped advancing, "
+                         "so the list is incomplete and nothing was marked as removed.",
+                         resumable=False)
+        if cursor is not None and page.cursor > cursor:
+            return _Stop("Stopped after {done} videos: TikTok's list cursor went backwards, so "
+                         "the list is incomplete and nothing was marked as removed.",
+                         resumable=False)
+        if pages >= self.options.max_pages:
+            return _Stop(f"Stopped after {pages} pages ({{done}} videos), the most one sync "
+                         "reads.", resumable=False)
+        return None
 
     def _listing_shortfall(self, user: dict[str, Any] | None) -> str | None:
         """A sentence when a listing that TikTok called complete is far short of the profile's
