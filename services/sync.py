@@ -41,6 +41,7 @@ from services.accounts import AccountNeedsReconnect, RunToken
 from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
+from services.hashtags import video_tags
 from services.ratelimit import DISPLAY_LIMIT_PER_MINUTE, Pacer, PacingCancelled, paced_session
 from services.sync_lease import claim_sync_lease
 from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, TikTokScopeError
@@ -71,6 +72,7 @@ VIDEO_FIELDS = (
     "view_count", "like_count", "comment_count", "share_count",
 )
 
+_COUNTERS = ("view_count", "like_count", "comment_count", "share_count")
 _METADATA_COLUMNS = (
     "create_time", "title", "description", "duration", "width", "height",
     "cover_image_url", "share_url", "embed_link",
@@ -159,6 +161,7 @@ class _Account:
     status: str
     status_reason: str | None
     scopes: frozenset[str]
+    key: int  # accounts.account_key: the account in the snapshot table
 
 
 @dataclass
@@ -449,7 +452,8 @@ class _SyncRun:
             )
 
         missing = [s for s in (SCOPE_STATS, SCOPE_VIDEO_LIST) if s not in account.scopes]
-        self.run_row = _start_run(self.db, self.open_id, to_epoch(self.clock()), self.options)
+        self.run_row = _start_run(self.db, self.open_id, to_epoch(self.clock()), self.options,
+                                  account.key)
         log.info("sync %s: run %s at %s%s", self.open_id, self.run_row.id,
                  self.run_row.captured_at, " (resumed)" if self.run_row.resumed else "")
         self.progress.done = self.run_row.saved_videos
@@ -663,8 +667,8 @@ class _SyncRun:
             (self.open_id,)).fetchone()[0]
         expected = max(0, expected - gone)
         listed = self.db.execute(
-            "SELECT count(*) FROM video_snapshots WHERE open_id = ? AND captured_at = ?",
-            (self.open_id, self.run_row.captured_at)).fetchone()[0]
+            "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
+            (self.account.key, self.run_row.captured_at)).fetchone()[0]
         if expected - listed <= max(1, expected // 10):
             return None
         return (f"TikTok's video list ended after {listed} of the {expected} public videos the "
@@ -688,7 +692,8 @@ class _SyncRun:
             rows.append(row)
         if not rows:
             return 0
-        written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows)
+        written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows,
+                              self.account.key)
         self.progress.done += written.new_snapshots
         return written.rows
 
@@ -753,7 +758,7 @@ class _SyncRun:
             with write_transaction(self.db):
                 rows, videos_seen = _store_final(
                     self.db, self.open_id, run.captured_at, user=user, stats=stats,
-                    listing_complete=listing_complete,
+                    listing_complete=listing_complete, account_key=self.account.key,
                 )
                 self.rows_written += rows
                 self.db.execute(
@@ -797,7 +802,7 @@ class _PageWrite:
 
 
 def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]]) -> _PageWrite:
+                rows: list[dict[str, Any]], account_key: int) -> _PageWrite:
     """One page = one transaction: the page's videos and snapshots land together or not at all.
 
     Page commits skip the fsync (``synchronous=NORMAL``; services.db sets FULL for every
@@ -813,15 +818,17 @@ def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
         with write_transaction(db):
-            return _store_page(db, open_id, captured_at, rows)
+            return _store_page(db, open_id, captured_at, rows, account_key)
     finally:
         conn.execute("PRAGMA synchronous=FULL")
 
 
 _UPSERT_VIDEO = (
-    "INSERT INTO videos (id, open_id, " + ", ".join(_METADATA_COLUMNS)
-    + ", first_seen_at, last_seen_at, removed_at) VALUES (:id, :open_id, "
-    + ", ".join(f":{c}" for c in _METADATA_COLUMNS) + ", :seen, :seen, NULL) "
+    "INSERT INTO videos (id, video_key, open_id, " + ", ".join(_METADATA_COLUMNS)
+    + ", first_seen_at, last_seen_at, removed_at, " + ", ".join(_COUNTERS) + ", counted_at)"
+    " VALUES (:id, :video_key, :open_id, "
+    + ", ".join(f":{c}" for c in _METADATA_COLUMNS) + ", :seen, :seen, NULL, "
+    + ", ".join(f":{c}" for c in _COUNTERS) + ", :seen) "
     "ON CONFLICT(id) DO UPDATE SET "
     # A history run (demo time travel) may be older than what we already know: metadata follows
     # the newest observation, the seen-range widens, and only a newer sighting undoes a removal.
@@ -830,6 +837,13 @@ _UPSERT_VIDEO = (
         f"THEN excluded.{c} ELSE videos.{c} END"
         # create_time never changes, and leaving it out spares the account index a rewrite.
         for c in _METADATA_COLUMNS if c != "create_time"
+    )
+    # The latest counters are those of the newest snapshot (the first one written at a given
+    # captured_at wins, as the snapshot's ON CONFLICT DO NOTHING does).
+    + "".join(
+        f", {c} = CASE WHEN videos.counted_at IS NULL OR excluded.counted_at > videos.counted_at "
+        f"THEN excluded.{c} ELSE videos.{c} END"
+        for c in (*_COUNTERS, "counted_at")
     )
     + ", first_seen_at = min(videos.first_seen_at, excluded.first_seen_at)"
     ", last_seen_at = max(videos.last_seen_at, excluded.last_seen_at)"
@@ -840,28 +854,66 @@ _UPSERT_VIDEO = (
 
 # A video id owned by another account is never re-pointed (the upsert's WHERE); it gets no
 # snapshot under this account either.
+# Snapshots go to the compact table (integer keys; migration 0008), not the compatibility view.
 _INSERT_SNAPSHOT = (
-    "INSERT INTO video_snapshots (video_id, captured_at, open_id, view_count, like_count, "
-    "comment_count, share_count) SELECT :id, :captured_at, :open_id, :view_count, :like_count, "
-    ":comment_count, :share_count "
-    "WHERE EXISTS (SELECT 1 FROM videos WHERE id = :id AND open_id = :open_id) "
-    "ON CONFLICT(video_id, captured_at) DO NOTHING"
+    "INSERT INTO video_snapshot_rows (video_key, captured_at, account_key, view_count, "
+    "like_count, comment_count, share_count) SELECT v.video_key, :captured_at, :account_key, "
+    ":view_count, :like_count, :comment_count, :share_count "
+    "FROM videos v WHERE v.id = :id AND v.open_id = :open_id "
+    "ON CONFLICT(video_key, captured_at) DO NOTHING"
 )
 
 
 def _store_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]]) -> _PageWrite:
-    params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at}
+                rows: list[dict[str, Any]], account_key: int) -> _PageWrite:
+    params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at,
+               "account_key": account_key, "video_key": _video_key(r["id"])}
               for r in rows]
     conn = db.conn
+    # Captions as stored before this page: hashtags are re-parsed only for new or edited ones.
+    marks = ",".join("?" * len(params))
+    known = {r[0]: r[1:] for r in conn.execute(
+        f"SELECT id, open_id, title, description, last_seen_at FROM videos WHERE id IN ({marks})",
+        [p["id"] for p in params])}
     upserted = max(conn.executemany(_UPSERT_VIDEO, params).rowcount, 0)
     inserted = max(conn.executemany(_INSERT_SNAPSHOT, params).rowcount, 0)
+    _store_hashtags(conn, open_id, captured_at, params, known)
     return _PageWrite(rows=upserted + inserted, new_snapshots=inserted)
+
+
+def _store_hashtags(conn: sqlite3.Connection, open_id: str, captured_at: int,
+                    params: list[dict[str, Any]], known: dict[str, tuple[Any, ...]]) -> None:
+    """Keep ``video_hashtags`` in step with the captions the upsert just stored."""
+    changed = []
+    for p in params:
+        before = known.get(p["id"])
+        if before is not None:
+            owner, title, description, last_seen = before
+            if owner != open_id or last_seen > captured_at \
+                    or (title, description) == (p["title"], p["description"]):
+                continue  # another account's video, an older sighting, or the same caption
+        changed.append(p)
+    if not changed:
+        return
+    conn.executemany("DELETE FROM video_hashtags WHERE video_id = ?",
+                     [(p["id"],) for p in changed if p["id"] in known])
+    conn.executemany(
+        "INSERT OR IGNORE INTO video_hashtags (video_id, tag) VALUES (?, ?)",
+        [(p["id"], tag) for p in changed for tag in video_tags(p["title"], p["description"])])
+
+
+def _video_key(video_id: str) -> int | None:
+    """The integer key of a numeric id below 2^63 (TikTok's 19-digit ids); None otherwise (the
+    database then assigns a negative key, migration 0008)."""
+    if video_id.isdigit() and video_id.isascii() and video_id[0] != "0" \
+            and int(video_id) < 2**63:
+        return int(video_id)
+    return None
 
 
 def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                  user: dict[str, Any] | None, stats: dict[str, Any] | None,
-                 listing_complete: bool) -> tuple[int, int]:
+                 listing_complete: bool, account_key: int) -> tuple[int, int]:
     """The run's last transaction: removals, account snapshot, totals, profile. Returns
     (rows written, videos snapshotted in this run)."""
     conn = db.conn
@@ -892,18 +944,18 @@ def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                       CAST(min(total(like_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
                       CAST(min(total(comment_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
                       CAST(min(total(share_count), {_MAX_EXACT_TOTAL}) AS INTEGER)
-               FROM video_snapshots WHERE open_id = ? AND captured_at = ?
+               FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?
                ON CONFLICT(open_id, captured_at) DO UPDATE SET
                    videos_counted = excluded.videos_counted, view_count = excluded.view_count,
                    like_count = excluded.like_count, comment_count = excluded.comment_count,
                    share_count = excluded.share_count""",
-            (open_id, captured_at, open_id, captured_at),
+            (open_id, captured_at, account_key, captured_at),
         ).rowcount
     if user is not None:
         rows += _update_profile(db, open_id, captured_at, user, stats)
     videos_seen = conn.execute(
-        "SELECT count(*) FROM video_snapshots WHERE open_id = ? AND captured_at = ?",
-        (open_id, captured_at),
+        "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
+        (account_key, captured_at),
     ).fetchone()[0]
     return rows, videos_seen
 
@@ -939,7 +991,7 @@ def _update_profile(db: sqlite_utils.Database, open_id: str, captured_at: int,
 
 
 def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
-               options: SyncOptions) -> _Run:
+               options: SyncOptions, account_key: int) -> _Run:
     """Open a run row, or adopt the account's interrupted run if it is recent enough."""
     with write_transaction(db):
         conn = db.conn
@@ -952,9 +1004,10 @@ def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
         if last is not None and last[2] in ("running", "failed") and not crashed \
                 and 0 <= now - last[1] <= options.resume_within_s:
             saved, oldest = conn.execute(
-                "SELECT count(*), min(v.create_time) FROM video_snapshots s "
-                "JOIN videos v ON v.id = s.video_id WHERE s.open_id = ? AND s.captured_at = ?",
-                (open_id, last[1]),
+                "SELECT count(*), min(v.create_time) FROM video_snapshot_rows s "
+                "JOIN videos v ON v.video_key = s.video_key "
+                "WHERE s.account_key = ? AND s.captured_at = ?",
+                (account_key, last[1]),
             ).fetchone()
             if saved:
                 conn.execute(
@@ -990,14 +1043,14 @@ def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
 
 def _load_account(db: sqlite_utils.Database, open_id: str) -> _Account | None:
     row = db.execute(
-        "SELECT open_id, display_name, username, status, status_reason, granted_scopes "
-        "FROM accounts WHERE open_id = ?", (open_id,),
+        "SELECT open_id, display_name, username, status, status_reason, granted_scopes, "
+        "account_key FROM accounts WHERE open_id = ?", (open_id,),
     ).fetchone()
     if row is None:
         return None
     label = row[1] or (f"@{row[2]}" if row[2] else open_id)
     return _Account(open_id=row[0], label=label, status=row[3], status_reason=row[4],
-                    scopes=parse_scopes(row[5]))
+                    scopes=parse_scopes(row[5]), key=row[6])
 
 
 def _previous_video_count(db: sqlite_utils.Database, open_id: str) -> int | None:
