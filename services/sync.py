@@ -424,6 +424,7 @@ class _SyncRun:
         self.started = time.monotonic()
         self.requests_at_start = self._count()
         self.tokens = RunToken(db, client, keyring, open_id, clock=clock)
+        self._captions: dict[str, tuple[Any, Any, int]] | None = None
 
     # -- the whole run ------------------------------------------------------------------------
 
@@ -692,8 +693,12 @@ class _SyncRun:
             rows.append(row)
         if not rows:
             return 0
+        if self._captions is None:  # once per run: one indexed read instead of one per page
+            self._captions = {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
+                "SELECT id, title, description, last_seen_at FROM videos WHERE open_id = ?",
+                (self.open_id,))}
         written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows,
-                              self.account.key)
+                              self.account.key, self._captions)
         self.progress.done += written.new_snapshots
         return written.rows
 
@@ -802,7 +807,8 @@ class _PageWrite:
 
 
 def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]], account_key: int) -> _PageWrite:
+                rows: list[dict[str, Any]], account_key: int,
+                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
     """One page = one transaction: the page's videos and snapshots land together or not at all.
 
     Page commits skip the fsync (``synchronous=NORMAL``; services.db sets FULL for every
@@ -818,7 +824,7 @@ def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
         with write_transaction(db):
-            return _store_page(db, open_id, captured_at, rows, account_key)
+            return _store_page(db, open_id, captured_at, rows, account_key, captions)
     finally:
         conn.execute("PRAGMA synchronous=FULL")
 
@@ -865,19 +871,33 @@ _INSERT_SNAPSHOT = (
 
 
 def _store_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]], account_key: int) -> _PageWrite:
+                rows: list[dict[str, Any]], account_key: int,
+                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
+    """``captions``: the run's copy of the account's stored (title, description, last_seen_at)
+    per video id (read once per run, kept current here), so only ids it lacks are read."""
     params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at,
                "account_key": account_key, "video_key": _video_key(r["id"])}
               for r in rows]
     conn = db.conn
     # Captions as stored before this page: hashtags are re-parsed only for new or edited ones.
-    marks = ",".join("?" * len(params))
-    known = {r[0]: r[1:] for r in conn.execute(
-        f"SELECT id, open_id, title, description, last_seen_at FROM videos WHERE id IN ({marks})",
-        [p["id"] for p in params])}
+    known: dict[str, tuple[Any, ...]] = {}
+    lookup = [p["id"] for p in params]
+    if captions is not None:
+        known = {i: (open_id, *captions[i]) for i in lookup if i in captions}
+        lookup = [i for i in lookup if i not in known]
+    if lookup:
+        marks = ",".join("?" * len(lookup))
+        known.update((r[0], r[1:]) for r in conn.execute(
+            "SELECT id, open_id, title, description, last_seen_at FROM videos "
+            f"WHERE id IN ({marks})", lookup))
     upserted = max(conn.executemany(_UPSERT_VIDEO, params).rowcount, 0)
     inserted = max(conn.executemany(_INSERT_SNAPSHOT, params).rowcount, 0)
     _store_hashtags(conn, open_id, captured_at, params, known)
+    if captions is not None:
+        for p in params:
+            before = known.get(p["id"])
+            if before is None or (before[0] == open_id and before[3] <= captured_at):
+                captions[p["id"]] = (p["title"], p["description"], captured_at)
     return _PageWrite(rows=upserted + inserted, new_snapshots=inserted)
 
 
