@@ -119,6 +119,7 @@ _HISTORY_COLUMNS = {
     **dict.fromkeys(_COUNTS, "Int64"),
 }
 _SPARK_COLUMNS = {"video_id": "str", "captured_at": "int64", "view_count": "Int64"}
+_HASHTAG_COLUMNS = {"video_id": "str", "open_id": "str", "tag": "str"}
 _VELOCITY_COLUMNS = {
     "video_id": "str",
     "open_id": "str",
@@ -395,6 +396,28 @@ def posting_times(
     frame = _frame(db, sql, [_ids(open_ids), lo, hi], _POSTING_COLUMNS)
     # Sorted here, not in SQL: a temp B-tree over 10,000 rows with their text costs more.
     return frame.sort_values("create_time", kind="stable", ignore_index=True)
+
+
+def video_hashtags(
+    db: sqlite_utils.Database,
+    open_ids: Sequence[str],
+    start: int | None = None,
+    end: int | None = None,
+) -> pd.DataFrame:
+    """Hashtags of the videos posted in ``[start, end)``, as the sync parsed them once
+    (``video_hashtags``, services.hashtags): one row per video and tag, so the Insights
+    hashtag chart need not parse captions. Columns: video_id, open_id, tag."""
+    sql = """
+        WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?))
+        SELECT v.id AS video_id, v.open_id, h.tag
+        FROM ids CROSS JOIN videos v ON v.open_id = ids.open_id
+        JOIN video_hashtags h ON h.video_id = v.id
+        WHERE v.create_time >= ? AND v.create_time < ?
+        ORDER BY v.id, h.tag
+    """
+    lo = -_FAR_FUTURE if start is None else start
+    hi = _FAR_FUTURE if end is None else end
+    return _frame(db, sql, [_ids(open_ids), lo, hi], _HASHTAG_COLUMNS)
 
 
 def run_time_near(

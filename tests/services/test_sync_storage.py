@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services import queries
 from services.hashtags import video_tags
 from tests.services.test_sync import T0, connect, freeze, run_one, world
 
@@ -49,6 +50,12 @@ def test_latest_counters_and_hashtags_follow_the_newest_run(settings, db, keyrin
         if video_tags(r[1], r[2])
     }
     assert expected and stored == expected
+    # … and what Insights reads through services.queries.
+    frame = queries.video_hashtags(db, [open_id])
+    assert {(r.video_id, r.tag) for r in frame.itertuples()} == {
+        (vid, tag) for vid, tags in expected.items() for tag in tags
+    }
+    assert set(frame["open_id"]) == {open_id}
 
 
 def test_an_edited_caption_replaces_its_hashtags(settings, db, keyring, sandbox):
