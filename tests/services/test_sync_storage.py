@@ -71,3 +71,20 @@ def test_an_edited_caption_replaces_its_hashtags(settings, db, keyring, sandbox)
     tags = {r[0] for r in db.execute("SELECT tag FROM video_hashtags WHERE video_id = ?", [vid])}
     assert tags == set(video_tags(video.title, video.description))
     assert "newtag" in tags and "anchor" not in tags
+
+
+def test_the_token_is_decrypted_once_per_run(settings, db, keyring, sandbox, monkeypatch):
+    """Many list pages, one decryption of the stored access token (not one per request)."""
+    open_id = connect(db, settings, keyring, sandbox, "lunakitchen")
+    freeze(sandbox, T0)
+    calls = []
+    real = type(keyring).decrypt
+
+    def counting(self, envelope, **kwargs):
+        calls.append(kwargs.get("column"))
+        return real(self, envelope, **kwargs)
+
+    monkeypatch.setattr(type(keyring), "decrypt", counting)
+    result = run_one(db, settings, keyring, open_id)
+    assert result.ok and result.requests_made > 5  # user/info + several list pages
+    assert calls.count("access_token_enc") == 1
