@@ -1,7 +1,9 @@
 """Schema migrations, applied in order at start-up (sqlite-utils 4 ``Migrations``).
 
 Never edit an applied migration: add a new one. All times are integer Unix seconds (UTC);
-video ids are TEXT (19 digits, beyond JavaScript's safe integers).
+video ids are TEXT (19 digits, beyond JavaScript's safe integers) in every table a reader sees;
+only the snapshot table keys videos and accounts by integers (``videos.video_key``,
+``accounts.account_key``, migration 0008), behind the ``video_snapshots`` view.
 """
 
 from __future__ import annotations

@@ -17,6 +17,12 @@ within ``resume_within_s`` adopts that run and its ``captured_at`` and continues
 saved video (§3.2: the cursor may be "any timestamp to get videos posted before it"), so the
 cache ends exactly as one clean run would leave it (security.md §4.2, §5.3 N8–N9).
 
+The listing is pipelined: once a page's cursor has been checked, the next page is requested on
+a helper thread while this thread writes the current one (writes stay on the run's own thread
+and connection, in order). The access token is decrypted once per run (services.accounts.RunToken).
+Snapshots go to ``video_snapshot_rows`` with integer keys (migration 0008); each video's
+latest counters are kept on ``videos`` and its hashtags in ``video_hashtags`` (migration 0007).
+
 Pacing happens below the TikTok client (services.ratelimit.paced_session): every HTTP attempt
 waits for a slot in our own per-endpoint, per-account window set below TikTok's limit, shared by
 every process of the data directory. One sync per account runs at a time across processes
