@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -379,8 +379,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="embed the sandbox in this process (as the app does) instead of "
                              "running it as a separate process like a remote API")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
+    parser.add_argument("--s-videos", default=None,
+                        help="scenario s sizes, comma-separated (default 1000,10000,50000)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.s_videos:
+        sizes = replace(sizes, s_videos=tuple(int(x) for x in args.s_videos.split(",")))
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     runners = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "s": scenario_s}
     if not wanted or any(s not in runners for s in wanted):
