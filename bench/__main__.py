@@ -1,18 +1,32 @@
-"""`python -m bench` (make bench): every benchmark, results in bench/results/*.json."""
+"""`python -m bench` (make bench): every benchmark, results in bench/results/*.json, then one
+summary of the issue's targets with ✓/✗ (bench.targets: a benchmark adds its rows with
+``targets.record``; add a new benchmark to BENCHES)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from bench import queries_bench, report_bench, sync_bench, upload_bench
+from bench import disk_bench, queries_bench, report_bench, sync_bench, targets, upload_bench
+
+#: (name, full arguments, --quick arguments, main)
+BENCHES: list[tuple[str, list[str], list[str], Callable[[list[str]], int]]] = [
+    ("sync", [], ["--quick"], sync_bench.main),
+    ("disk", [], ["--quick"], disk_bench.main),
+    ("queries", [], ["--videos", "2000", "--days", "90"], queries_bench.main),
+    ("report", [], ["--videos", "1000", "--days", "60"], report_bench.main),
+    ("upload", [], ["--quick"], upload_bench.main),
+]
 
 
 def main(argv: list[str]) -> int:
-    quick = ["--quick"] if "--quick" in argv else []
-    codes = [sync_bench.main(quick)]
-    codes.append(queries_bench.main(["--videos", "2000", "--days", "90"] if quick else []))
-    codes.append(report_bench.main(["--videos", "1000", "--days", "60"] if quick else []))
-    codes.append(upload_bench.main(quick))
+    quick = "--quick" in argv
+    codes = []
+    for name, full, fast, run in BENCHES:
+        print(f"\n=== {name} ({targets.load_average()}) ===", flush=True)
+        codes.append(run(fast if quick else full))
+    print("\n=== targets ===")
+    print(targets.summary())
     return max(codes)
 
 

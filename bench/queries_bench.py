@@ -144,6 +144,9 @@ def build_cache(
             "VALUES (?, ?, ?, ?)",
             (open_id, open_id.replace("_", " ").title(), int(runs[0]), int(runs[-1])),
         )
+        account_key = conn.execute(
+            "SELECT account_key FROM accounts WHERE open_id = ?", (open_id,)
+        ).fetchone()[0]
         vids = _videos(n, int(runs[0]), int(runs[-1]), seed)
         conn.executemany(
             "INSERT INTO videos (id, open_id, create_time, title, description, duration, "
@@ -175,13 +178,16 @@ def build_cache(
             likes = np.floor(views * v["like_rate"].to_numpy()).astype(np.int64)
             comments = views // 500
             shares = views // 300
+            # Straight into the compact table (migration 0008) as the sync does: the ids are
+            # numeric, so each one is its own video_key.
             conn.executemany(
-                "INSERT INTO video_snapshots (video_id, captured_at, open_id, view_count, "
-                "like_count, comment_count, share_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO video_snapshot_rows (video_key, captured_at, account_key, "
+                "view_count, like_count, comment_count, share_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 zip(
-                    v["id"].tolist(),
+                    [int(x) for x in v["id"].tolist()],
                     [at] * len(v),
-                    [open_id] * len(v),
+                    [account_key] * len(v),
                     views.tolist(),
                     likes.tolist(),
                     comments.tolist(),
@@ -215,6 +221,13 @@ def build_cache(
                 conn.execute("COMMIT")
                 conn.execute("BEGIN")
                 log(f"  {open_id}: {d + 1}/{shape.days} days, {rows:,} snapshot rows")
+    # Each video's latest counters, as the sync keeps them on `videos` (migration 0007).
+    conn.execute(
+        "UPDATE videos SET (view_count, like_count, comment_count, share_count, counted_at) = ("
+        "SELECT s.view_count, s.like_count, s.comment_count, s.share_count, s.captured_at "
+        "FROM video_snapshot_rows s WHERE s.video_key = videos.video_key "
+        "ORDER BY s.captured_at DESC LIMIT 1)"
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("ANALYZE")
@@ -383,7 +396,15 @@ def videos_baseline(sc: Scenario) -> dict[str, Any]:
     snaps = _snapshots(
         sc, "video_id, captured_at, view_count, like_count, comment_count, share_count"
     )
-    videos = _read(sc.db_path, "SELECT * FROM videos WHERE open_id = ?", [sc.open_id])
+    # The videos' own columns (not the latest counters the sync also keeps there since
+    # migration 0007: this baseline derives them from the snapshots).
+    videos = _read(
+        sc.db_path,
+        "SELECT id, open_id, create_time, title, description, duration, cover_image_url, "
+        "share_url, embed_link, first_seen_at, last_seen_at, removed_at FROM videos "
+        "WHERE open_id = ?",
+        [sc.open_id],
+    )
     latest = videos.merge(_latest(snaps), left_on="id", right_on="video_id", how="left")
     table = latest.sort_values(
         ["view_count", "create_time", "id"], ascending=[False, False, True]
@@ -564,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep and db_path.exists():
             print(f"Reusing {db_path}")
             with open_db(db_path) as db:
-                rows = db.execute("SELECT count(*) FROM video_snapshots").fetchone()[0]
+                rows = db.execute("SELECT count(*) FROM video_snapshot_rows").fetchone()[0]
             build = {
                 "build_seconds": None,
                 "video_snapshot_rows": rows,

@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             build = build_cache(db_path, Shape(args.videos, args.days, 0), accounts=accounts)
         with open_db(db_path) as db:
-            rows = db.execute("SELECT count(*) FROM video_snapshots").fetchone()[0]
+            rows = db.execute("SELECT count(*) FROM video_snapshot_rows").fetchone()[0]
             last = db.execute("SELECT max(captured_at) FROM sync_runs").fetchone()[0]
         week = last_complete_week(datetime.fromtimestamp(last, UTC), TZ)
         sc = Scenario(db_path, [AccountRef(a[0], a[0]) for a in accounts], week)

@@ -2,7 +2,7 @@
 
     python -m bench.sync_bench            # the full set (about 3 minutes, mostly scenario c)
     python -m bench.sync_bench --quick    # smaller cases; c waits on simulated time (~15 s)
-    python -m bench.sync_bench --only a   # one scenario (a, b or c; comma-separated)
+    python -m bench.sync_bench --only a   # one scenario (a, b, c or s; comma-separated)
 
 Scenarios (targets from the Analytics issue):
 
@@ -17,6 +17,14 @@ c. The sandbox's limit lowered to 60/min and Reelboard's ``requests_per_minute``
    60/min that takes two full windows (~2 real minutes); ``--quick`` runs the same case with
    the pacer waiting on the sandbox's simulated clock instead (the server's window runs on that
    clock too, so the limit is still really enforced).
+
+s. Scale (issue 12, target 2): one account with 1,000, 10,000 and 50,000 videos, zero latency,
+   5 rounds each, Reelboard's sync against the bare loop timed alternately. Target: median
+   ratio <= 1.3x at every size. TikTok allows 600 requests a minute (tiktok-api.md §6), so a
+   50,000-video listing (2,501 calls) takes over four minutes by design; to time the client
+   rather than the limit, this scenario raises the sandbox's limit and Reelboard's
+   ``requests_per_minute`` to 1,000,000 for both contenders (the shared pacing window is still
+   consulted for every request).
 
 Prints a table and writes ``bench/results/sync.json``. The sandbox runs as a separate process
 on a loopback port (``python -m sandbox``), as TikTok is a separate server: its CPU time is not
@@ -38,13 +46,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from bench import targets
 from sandbox import DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET, start_sandbox
 from services.access import LOCAL_ACTOR
 from services.accounts import complete_connect, get_access_token, start_connect
@@ -68,6 +77,8 @@ RESULTS_PATH = Path(__file__).resolve().parent / "results" / "sync.json"
 REDIRECT_URI = "http://localhost:8501/accounts"
 TARGET_RATIO_A = 1.5
 TARGET_RATIO_B = 1.3
+TARGET_RATIO_S = 1.3
+SCALE_LIMIT = 1_000_000  # requests a minute in scenario s (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -80,12 +91,14 @@ class Sizes:
     c_calls: int
     c_limit: int
     c_simulated: bool
+    s_videos: tuple[int, ...] = (1_000, 10_000, 50_000)
+    s_rounds: int = 5
 
 
 FULL = Sizes(a_videos=10_000, a_rounds=5, b_accounts=5, b_videos=1_000, b_latency_ms=100,
              c_calls=150, c_limit=60, c_simulated=False)
 QUICK = Sizes(a_videos=2_000, a_rounds=3, b_accounts=5, b_videos=200, b_latency_ms=100,
-              c_calls=150, c_limit=60, c_simulated=True)
+              c_calls=150, c_limit=60, c_simulated=True, s_videos=(1_000, 5_000), s_rounds=3)
 
 
 class Bench:
@@ -314,22 +327,71 @@ def scenario_c(bench: Bench, sizes: Sizes) -> dict[str, Any]:
     }
 
 
+def scenario_s(bench: Bench, sizes: Sizes) -> dict[str, Any]:
+    out: dict[str, Any] = {"limit_per_minute": SCALE_LIMIT, "sizes": []}
+    bench.control("POST", "/_sandbox/config", {"rate_limit_per_minute": SCALE_LIMIT})
+    options = SyncOptions(requests_per_minute=SCALE_LIMIT)
+    try:
+        for n in sizes.s_videos:
+            print(f"s. one account, {n:,} videos, {sizes.s_rounds} rounds ...", flush=True)
+            open_id = bench.creator(f"bench_s_{n}", n)
+            token = bench.token(open_id)
+            ours: list[float] = []
+            bare: list[float] = []
+            statuses: list[str] = []
+            requests_made: list[int] = []
+            with requests.Session() as session:
+                bare_loop(bench.base, token, session)  # warm: connection, sandbox caches
+                bench.fresh_windows()
+                bench.sync([open_id], options=options)
+                for _ in range(sizes.s_rounds):
+                    bench.fresh_windows()
+                    bare.append(bare_loop(bench.base, token, session)[0])
+                    bench.fresh_windows()
+                    seconds, [result] = bench.sync([open_id], options=options)
+                    ours.append(seconds)
+                    statuses.append(result.status)
+                    requests_made.append(result.requests_made)
+            ratios = sorted(o / b for o, b in zip(ours, bare, strict=True))
+            ratio = statistics.median(ours) / statistics.median(bare)
+            out["sizes"].append({
+                "videos": n,
+                "reelboard_s": [round(x, 3) for x in ours],
+                "bare_loop_s": [round(x, 3) for x in bare],
+                "ratio": round(ratio, 3),
+                "round_ratios_min_median_max": [round(ratios[0], 3),
+                                                round(statistics.median(ratios), 3),
+                                                round(ratios[-1], 3)],
+                "requests_made": requests_made,
+                "statuses": statuses,
+                "meets_target": ratio <= TARGET_RATIO_S and set(statuses) == {"succeeded"},
+            })
+    finally:
+        bench.control("POST", "/_sandbox/config", {"rate_limit_per_minute": 600})
+    out["meets_target"] = all(x["meets_target"] for x in out["sizes"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sync_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="smaller cases; scenario c waits on simulated time")
-    parser.add_argument("--only", default="a,b,c", help="scenarios to run, e.g. 'a,c'")
+    parser.add_argument("--only", default="a,b,c,s", help="scenarios to run, e.g. 'a,c'")
     parser.add_argument("--in-process", action="store_true",
                         help="embed the sandbox in this process (as the app does) instead of "
                              "running it as a separate process like a remote API")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH)
+    parser.add_argument("--s-videos", default=None,
+                        help="scenario s sizes, comma-separated (default 1000,10000,50000)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.s_videos:
+        sizes = replace(sizes, s_videos=tuple(int(x) for x in args.s_videos.split(",")))
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
-    runners = {"a": scenario_a, "b": scenario_b, "c": scenario_c}
+    runners = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "s": scenario_s}
     if not wanted or any(s not in runners for s in wanted):
-        parser.error("--only takes a comma-separated subset of a,b,c")
+        parser.error("--only takes a comma-separated subset of a,b,c,s")
 
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="reelboard-sync-bench-") as tmp:
@@ -359,8 +421,18 @@ def main(argv: list[str] | None = None) -> int:
         c = results["c"]
         _row(f"c. {c['calls_needed']} calls at {c['limit_per_minute']}/min: 429s",
              f"{c['responses_429']} in {c['wall_s']} s", "0", c["meets_target"])
+    if "s" in results:
+        for x in results["s"]["sizes"]:
+            lo, mid, hi = x["round_ratios_min_median_max"]
+            _row(f"s. {x['videos']:,} videos: Reelboard / bare loop",
+                 f"{x['ratio']:.2f}x ({lo:.2f}-{hi:.2f})", f"<= {TARGET_RATIO_S}x",
+                 x["meets_target"])
+            targets.record(f"2. sync {x['videos']:,} videos / bare requests loop",
+                           f"{x['ratio']:.2f}x (rounds {lo:.2f}/{mid:.2f}/{hi:.2f})",
+                           f"<= {TARGET_RATIO_S}x", x["meets_target"])
     document = {
         "benchmark": "sync",
+        "load_average": targets.load_average(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": args.quick,
         "sandbox": "in process" if args.in_process else "separate process on loopback",

@@ -185,14 +185,24 @@ def _post_times(spec: CreatorSpec, seed: int, anchor: float) -> list[int]:
     return sorted(used)
 
 
+#: A synthetic creator's history spans at most this many days: up to this many videos they are
+#: about a day apart (as before, so small benchmark creators keep their data); a larger one
+#: posts several times a day instead of reaching back before 2000 (or 1970).
+SYNTHETIC_SPAN_DAYS = 1_000
+
+
 def _synthetic_times(username: str, seed: int, anchor: float, count: int) -> list[int]:
-    """N instants about a day apart, ending a few hours before the anchor."""
+    """N distinct instants, ending a few hours before the anchor: about a day apart, or
+    ``SYNTHETIC_SPAN_DAYS / N`` days apart when N is larger (50,000 videos: ~50 a day)."""
     rng = random.Random(f"{seed}:{username}:schedule")
+    step = DAY if count <= SYNTHETIC_SPAN_DAYS else SYNTHETIC_SPAN_DAYS * DAY / count
     t = anchor - rng.uniform(3600.0, 20 * 3600.0)
     out: list[int] = []
     for _ in range(count):
-        out.append(int(t))
-        t -= DAY * rng.uniform(0.5, 1.5)
+        # Whole seconds, strictly decreasing: list cursors are post times (tiktok-api.md §3.2).
+        second = int(t) if not out else min(int(t), out[-1] - 1)
+        out.append(second)
+        t -= step * rng.uniform(0.5, 1.5)
     return sorted(out)
 
 

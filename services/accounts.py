@@ -910,6 +910,24 @@ def call_with_token(
         return fn(token)
     except TikTokAuthError:
         log.info("access token rejected by TikTok; refreshing once")
+    return _retry_after_rejection(db, client, keyring, open_id, fn, envelope, clock=clock,
+                                  margin=margin)
+
+
+def _retry_after_rejection(
+    db: sqlite_utils.Database,
+    client: TikTokClient,
+    keyring: KeyRing,
+    open_id: str,
+    fn: Callable[[str], T],
+    envelope: str,
+    *,
+    clock: Clock,
+    margin: float,
+) -> T:
+    """TikTok refused the token stored as ``envelope``: refresh once (unless someone already
+    did) and call ``fn`` once more; a refused refresh or a refused fresh token marks the
+    account ``needs_reconnect`` (security.md §5.2 T6)."""
     try:
         token, _ = _access_token(db, client, keyring, open_id, clock=clock, margin=margin,
                                  force_refresh=True, rejected=envelope)
@@ -928,6 +946,64 @@ def call_with_token(
         mark_needs_reconnect(db, open_id, reason, clock=clock)
         raise AccountNeedsReconnect(f"{reason} Reconnect the account on the Accounts page.") \
             from exc
+
+
+class RunToken:
+    """One sync run's access token: read and decrypted once, not for every request.
+
+    The row is read again only when the token is within ``margin`` of its expiry (then it is
+    refreshed as get_access_token does), after ``recheck_s`` seconds (so a disconnect or a
+    refresh by another process is noticed), or after TikTok rejects it (:meth:`after_rejection`:
+    refresh once, retry once, as call_with_token). Use it on the thread that owns ``db``;
+    the token string itself may be handed to another thread for the request.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, client: TikTokClient, keyring: KeyRing,
+                 open_id: str, *, clock: Clock = utc_now, margin: float = DEFAULT_MARGIN,
+                 recheck_s: float = 30.0) -> None:
+        self.db, self.client, self.keyring, self.open_id = db, client, keyring, open_id
+        self.clock, self.margin, self.recheck_s = clock, margin, recheck_s
+        self._token: str | None = None
+        self._envelope: str | None = None
+        self._expires_at: int | None = None
+        self._read_at = 0.0
+        self.reads = 0  # rows read (and decrypted), for tests and benchmarks
+
+    def current(self) -> str:
+        """A token to send now."""
+        now = to_epoch(self.clock())
+        if (self._token is None or self._expires_at is None
+                or self._expires_at - self.margin <= now
+                or time.monotonic() - self._read_at > self.recheck_s):
+            self._token, self._envelope = _access_token(
+                self.db, self.client, self.keyring, self.open_id, clock=self.clock,
+                margin=self.margin, force_refresh=False)
+            self._remember()
+        return self._token
+
+    def call(self, fn: Callable[[str], T]) -> T:
+        """``fn(token)``; on `access_token_invalid`, :meth:`after_rejection`."""
+        token = self.current()
+        try:
+            return fn(token)
+        except TikTokAuthError:
+            log.info("access token rejected by TikTok; refreshing once")
+        return self.after_rejection(fn)
+
+    def after_rejection(self, fn: Callable[[str], T]) -> T:
+        """TikTok refused the current token: refresh once and call ``fn`` again."""
+        envelope = self._envelope or ""
+        self._token = None  # whatever happens, read the row again next time
+        result = _retry_after_rejection(self.db, self.client, self.keyring, self.open_id, fn,
+                                        envelope, clock=self.clock, margin=self.margin)
+        return result
+
+    def _remember(self) -> None:
+        row = self.db.execute("SELECT access_expires_at FROM accounts WHERE open_id = ?",
+                              [self.open_id]).fetchone()
+        self._expires_at = None if row is None else row[0]
+        self._read_at = time.monotonic()
+        self.reads += 1
 
 
 def mark_needs_reconnect(

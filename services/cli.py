@@ -173,6 +173,16 @@ def cmd_demo_history(args: argparse.Namespace) -> int:
         rt.stop()
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from services.retention import compact_from_cli
+
+    rt = _runtime()
+    try:
+        return compact_from_cli(rt, do_vacuum=args.vacuum)
+    finally:
+        rt.stop()
+
+
 def cmd_accounts(args: argparse.Namespace) -> int:
     from services.accounts import list_accounts
     from services.db import open_db
@@ -246,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sync one account: its open_id (-000…) or @username")
     who.add_argument("--all", action="store_true", help="sync every active account")
     sync.add_argument("--quiet", action="store_true", help="no progress output")
+
+    compact = add("compact", cmd_compact,
+                  "Thin snapshots older than the retention (REELBOARD_RETENTION, default 365 "
+                  "days) to one per ISO week; weekly figures are unchanged.")
+    compact.add_argument("--vacuum", action="store_true",
+                         help="then rewrite the file to give the freed space back to the disk")
 
     demo = add("demo-history", cmd_demo_history,
                "Sandbox mode only: build daily history by replaying the real sync over the "

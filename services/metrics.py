@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -53,6 +51,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+
+from services.hashtags import parse_hashtags
 
 Provenance = Literal["tiktok_lifetime", "snapshot_difference", "derived"]
 TIKTOK_LIFETIME: Provenance = "tiktok_lifetime"
@@ -934,42 +934,6 @@ def posting_heatmap(
             enough_history=False,
         )
     return Insight(frame, DERIVED, newest)
-
-
-def _tag_char(ch: str) -> bool:
-    # Letters, digits, "_" and combining marks (Devanagari vowel signs, accents written as
-    # separate code points): what TikTok keeps inside a hashtag.
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
-
-
-_TAG = re.compile(r"#(\w+)")
-
-
-def parse_hashtags(text: str | None) -> list[str]:
-    """Hashtags in ``text``, normalised (NFKC, casefolded), de-duplicated, in order.
-
-    A tag is ``#`` followed by letters/digits/underscores/combining marks, in any script
-    (``#Café`` -> ``café``, ``#日本`` -> ``日本``, ``#हिंदी`` whole although Python's ``\\w``
-    stops at its vowel signs); ``#fyp#foryou`` holds two tags; a tag with no letter (``#1``)
-    is not a hashtag; full-width ``＃`` counts (NFKC).
-    """
-    if not text or not isinstance(text, str):
-        return []
-    if not text.isascii():  # ASCII is already NFKC
-        text = unicodedata.normalize("NFKC", text)
-    if "#" not in text:
-        return []
-    tags: list[str] = []
-    n = len(text)
-    for match in _TAG.finditer(text):
-        end = match.end()
-        if end < n and unicodedata.category(text[end])[0] == "M":
-            while end < n and _tag_char(text[end]):  # rare: a combining mark inside the tag
-                end += 1
-        tag = text[match.start(1) : end].casefold()
-        if tag not in tags and not tag.isdigit() and any(ch.isalpha() for ch in tag):
-            tags.append(tag)
-    return tags
 
 
 def hashtag_performance(

@@ -1,7 +1,9 @@
 """Schema migrations, applied in order at start-up (sqlite-utils 4 ``Migrations``).
 
 Never edit an applied migration: add a new one. All times are integer Unix seconds (UTC);
-video ids are TEXT (19 digits, beyond JavaScript's safe integers).
+video ids are TEXT (19 digits, beyond JavaScript's safe integers) in every table a reader sees;
+only the snapshot table keys videos and accounts by integers (``videos.video_key``,
+``accounts.account_key``, migration 0008), behind the ``video_snapshots`` view.
 """
 
 from __future__ import annotations
@@ -289,4 +291,130 @@ def _counters_in_range(db: Database) -> None:
         "DELETE FROM account_video_totals WHERE "
         + " OR ".join(f"{c} < 0 OR {c} > {2**53 - 1} OR typeof({c}) != 'integer'"
                       for c in totals)
+    )
+
+
+@MIGRATIONS(name="0007_video_latest_and_hashtags")
+def _video_latest_and_hashtags(db: Database) -> None:
+    # Insights and Videos read each video's latest counters and hashtags from here instead of
+    # finding the newest snapshot of every video and parsing captions on every page view. The
+    # sync keeps both current; this fills them for what was synced before.
+    from services.hashtags import video_tags
+
+    db.executescript(
+        """
+        ALTER TABLE videos ADD COLUMN view_count INTEGER;
+        ALTER TABLE videos ADD COLUMN like_count INTEGER;
+        ALTER TABLE videos ADD COLUMN comment_count INTEGER;
+        ALTER TABLE videos ADD COLUMN share_count INTEGER;
+        ALTER TABLE videos ADD COLUMN counted_at INTEGER;  -- captured_at of those counters
+        UPDATE videos SET (view_count, like_count, comment_count, share_count, counted_at) = (
+            SELECT s.view_count, s.like_count, s.comment_count, s.share_count, s.captured_at
+            FROM video_snapshots s WHERE s.video_id = videos.id
+            ORDER BY s.captured_at DESC LIMIT 1);
+        -- Hashtags of the title and description (services.hashtags), one row per tag.
+        CREATE TABLE video_hashtags (
+            video_id  TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+            tag       TEXT NOT NULL,
+            PRIMARY KEY (video_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX video_hashtags_tag ON video_hashtags(tag);
+        """
+    )
+    rows = db.execute("SELECT id, title, description FROM videos").fetchall()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO video_hashtags (video_id, tag) VALUES (?, ?)",
+        [(vid, tag) for vid, title, description in rows for tag in video_tags(title, description)],
+    )
+
+
+#: SQL test of a video id that is stored as an INTEGER key: a canonical decimal (no sign, no
+#: leading zero) below 2^63. TikTok's 19-digit ids all are; anything else gets a negative key.
+_NUMERIC_ID = (
+    "({c} GLOB '[1-9]*' AND {c} NOT GLOB '*[^0-9]*' AND (length({c}) < 19 "
+    "OR (length({c}) = 19 AND {c} <= '9223372036854775807')))"
+)
+
+
+@MIGRATIONS(name="0008_compact_snapshots")
+def _compact_snapshots(db: Database) -> None:
+    # One row per video per sync is most of the cache: 220 bytes a row with a TEXT open_id in
+    # every row and in its index. Integer keys instead: accounts.account_key (small, assigned
+    # on insert) and videos.video_key (the id itself as an integer when it is numeric, which
+    # TikTok's ids are; ids stay TEXT everywhere else). `video_snapshots` remains as a view with
+    # the old columns, so readers (and writers, through the trigger) keep working; the sync and
+    # the heavy queries use `video_snapshot_rows` directly.
+    numeric_new = _NUMERIC_ID.format(c="NEW.id")
+    numeric = _NUMERIC_ID.format(c="id")
+    db.executescript(
+        f"""
+        ALTER TABLE accounts ADD COLUMN account_key INTEGER;
+        UPDATE accounts SET account_key = (
+            SELECT count(*) FROM accounts a WHERE a.rowid <= accounts.rowid);
+        CREATE UNIQUE INDEX accounts_account_key ON accounts(account_key);
+        CREATE TRIGGER accounts_assign_key AFTER INSERT ON accounts
+        WHEN NEW.account_key IS NULL BEGIN
+            UPDATE accounts SET account_key = (SELECT coalesce(max(account_key), 0) + 1
+                                               FROM accounts)
+            WHERE rowid = NEW.rowid;
+        END;
+
+        ALTER TABLE videos ADD COLUMN video_key INTEGER;
+        UPDATE videos SET video_key = CAST(id AS INTEGER) WHERE {numeric};
+        UPDATE videos SET video_key = -(
+            SELECT count(*) FROM videos w WHERE w.rowid <= videos.rowid AND NOT {
+                _NUMERIC_ID.format(c="w.id")})
+        WHERE video_key IS NULL;
+        CREATE UNIQUE INDEX videos_video_key ON videos(video_key);
+        CREATE TRIGGER videos_assign_key AFTER INSERT ON videos
+        WHEN NEW.video_key IS NULL BEGIN
+            UPDATE videos SET video_key = CASE WHEN {numeric_new} THEN CAST(NEW.id AS INTEGER)
+                ELSE (SELECT min(coalesce(min(video_key), 0), 0) - 1 FROM videos) END
+            WHERE rowid = NEW.rowid;
+        END;
+
+        CREATE TABLE video_snapshot_rows (
+            video_key      INTEGER NOT NULL REFERENCES videos(video_key) ON DELETE CASCADE,
+            captured_at    INTEGER NOT NULL,
+            account_key    INTEGER NOT NULL,
+            view_count     INTEGER,
+            like_count     INTEGER,
+            comment_count  INTEGER,
+            share_count    INTEGER,
+            PRIMARY KEY (video_key, captured_at)
+        ) WITHOUT ROWID;
+        INSERT INTO video_snapshot_rows
+        SELECT v.video_key, s.captured_at, a.account_key, s.view_count, s.like_count,
+               s.comment_count, s.share_count
+        FROM video_snapshots s JOIN videos v ON v.id = s.video_id
+        JOIN accounts a ON a.open_id = s.open_id
+        ORDER BY v.video_key, s.captured_at;
+        DROP TABLE video_snapshots;
+        CREATE INDEX video_snapshot_rows_account_time
+            ON video_snapshot_rows(account_key, captured_at);
+
+        CREATE VIEW video_snapshots AS
+        SELECT vv.id AS video_id, r.captured_at AS captured_at, va.open_id AS open_id,
+               r.view_count AS view_count, r.like_count AS like_count,
+               r.comment_count AS comment_count, r.share_count AS share_count
+        FROM video_snapshot_rows r
+        JOIN videos vv ON vv.video_key = r.video_key
+        JOIN accounts va ON va.account_key = r.account_key;
+        CREATE TRIGGER video_snapshots_insert INSTEAD OF INSERT ON video_snapshots BEGIN
+            INSERT INTO video_snapshot_rows (video_key, captured_at, account_key, view_count,
+                                             like_count, comment_count, share_count)
+            VALUES ((SELECT video_key FROM videos WHERE id = NEW.video_id), NEW.captured_at,
+                    (SELECT account_key FROM accounts WHERE open_id = NEW.open_id),
+                    NEW.view_count, NEW.like_count, NEW.comment_count, NEW.share_count);
+            UPDATE videos SET view_count = NEW.view_count, like_count = NEW.like_count,
+                              comment_count = NEW.comment_count, share_count = NEW.share_count,
+                              counted_at = NEW.captured_at
+            WHERE id = NEW.video_id AND (counted_at IS NULL OR counted_at <= NEW.captured_at);
+        END;
+        CREATE TRIGGER video_snapshots_delete INSTEAD OF DELETE ON video_snapshots BEGIN
+            DELETE FROM video_snapshot_rows
+            WHERE video_key = (SELECT video_key FROM videos WHERE id = OLD.video_id)
+              AND captured_at = OLD.captured_at;
+        END;
+        """
     )

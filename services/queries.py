@@ -1,10 +1,13 @@
 """Chart queries: aggregate in SQLite, return small DataFrames.
 
 Every function here answers one page question with parameterised SQL that walks an index
-(``video_snapshots`` primary key ``(video_id, captured_at)``, the ``(open_id, captured_at)``
-index, ``videos(open_id, create_time)``) and never reads ``video_snapshots`` whole: on a cache of
-10,000 videos x 365 daily snapshots each page's queries take tens of milliseconds
-(``python -m bench.queries_bench``).
+(``video_snapshot_rows`` primary key ``(video_key, captured_at)``, its
+``(account_key, captured_at)`` index, ``videos(open_id, create_time)``) and never reads the
+snapshots whole: on a cache of 10,000 videos x 365 daily snapshots each page's queries take tens
+of milliseconds (``python -m bench.queries_bench``). Snapshots are read from the compact table
+with integer keys (migration 0008: ``videos.video_key``, ``accounts.account_key``); the
+``video_snapshots`` view with the old TEXT columns is for other readers. Each video's latest
+counters are kept on ``videos`` by the sync (``view_count`` … ``counted_at``).
 
 Conventions (DESIGN.md "Data"):
 
@@ -116,6 +119,7 @@ _HISTORY_COLUMNS = {
     **dict.fromkeys(_COUNTS, "Int64"),
 }
 _SPARK_COLUMNS = {"video_id": "str", "captured_at": "int64", "view_count": "Int64"}
+_HASHTAG_COLUMNS = {"video_id": "str", "open_id": "str", "tag": "str"}
 _VELOCITY_COLUMNS = {
     "video_id": "str",
     "open_id": "str",
@@ -302,16 +306,29 @@ def latest_video_stats(
     """
     if order_by not in VIDEO_SORT_COLUMNS:
         raise ValueError(f"order_by must be one of {VIDEO_SORT_COLUMNS}, not {order_by!r}")
-    as_of = _FAR_FUTURE if as_of is None else as_of
     lo = -_FAR_FUTURE if posted_from is None else posted_from
     hi = _FAR_FUTURE if posted_to is None else posted_to
+    # Without as_of, the latest counters kept on `videos` (no snapshot seek per video);
+    # with it, each video's newest snapshot at or before as_of.
+    c = "v" if as_of is None else "s"
     sort_key = {
-        "engagement_rate": "(coalesce(s.like_count, 0) + coalesce(s.comment_count, 0)"
-        " + coalesce(s.share_count, 0)) * 1.0 / nullif(s.view_count, 0)",
+        "engagement_rate": f"(coalesce({c}.like_count, 0) + coalesce({c}.comment_count, 0)"
+        f" + coalesce({c}.share_count, 0)) * 1.0 / nullif({c}.view_count, 0)",
         "title": "lower(coalesce(v.title, ''))",
         "create_time": "v.create_time",
         "duration": "v.duration",
-    }.get(order_by, f"s.{order_by}")
+    }.get(order_by, f"{c}.{order_by}")
+    if as_of is None:
+        latest_join = ""
+        captured = "v.counted_at"
+        page_join = ""
+    else:
+        latest_join = """LEFT JOIN video_snapshot_rows s ON s.video_key = v.video_key
+                AND s.captured_at = (SELECT max(x.captured_at) FROM video_snapshot_rows x
+                                     WHERE x.video_key = v.video_key AND x.captured_at <= ?2)"""
+        captured = "s.captured_at"
+        page_join = """LEFT JOIN video_snapshot_rows s ON s.video_key = v.video_key
+             AND s.captured_at = page.captured_at"""
     direction = "DESC" if descending else "ASC"
     order = f"sort_value {direction} NULLS LAST, create_time DESC, video_id"
     # The search clause is only added when there is a search: SQLite would otherwise still read
@@ -325,11 +342,10 @@ def latest_video_stats(
     sql = f"""
         WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?1)),
         latest AS MATERIALIZED (
-            SELECT v.id AS video_id, v.create_time, {sort_key} AS sort_value, s.captured_at
+            SELECT v.id AS video_id, v.create_time, {sort_key} AS sort_value,
+                   {captured} AS captured_at
             FROM ids JOIN videos v ON v.open_id = ids.open_id
-            LEFT JOIN video_snapshots s ON s.video_id = v.id AND s.captured_at = (
-                SELECT max(x.captured_at) FROM video_snapshots x
-                WHERE x.video_id = v.id AND x.captured_at <= ?2)
+            {latest_join}
             WHERE v.create_time >= ?3 AND v.create_time < ?4 AND v.create_time <= ?2
               {where_search}
         ),
@@ -338,16 +354,15 @@ def latest_video_stats(
         )
         SELECT page.video_id, v.open_id, page.create_time, v.title, v.description,
                v.duration, v.cover_image_url, v.share_url, v.embed_link, v.removed_at,
-               page.captured_at, s.view_count, s.like_count, s.comment_count,
-               s.share_count, (SELECT count(*) FROM latest) AS total
+               page.captured_at, {c}.view_count, {c}.like_count, {c}.comment_count,
+               {c}.share_count, (SELECT count(*) FROM latest) AS total
         FROM page JOIN videos v ON v.id = page.video_id
-        LEFT JOIN video_snapshots s ON s.video_id = page.video_id
-             AND s.captured_at = page.captured_at
+        {page_join}
         ORDER BY page.{order.replace(", ", ", page.")}
     """
     params = [
         _ids(open_ids),
-        as_of,
+        _FAR_FUTURE if as_of is None else as_of,
         lo,
         hi,
         search or None,
@@ -372,10 +387,8 @@ def posting_times(
     sql = """
         WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?))
         SELECT v.id AS video_id, v.open_id, v.create_time, v.title, v.description,
-               s.captured_at, s.view_count
+               v.counted_at AS captured_at, v.view_count
         FROM ids CROSS JOIN videos v ON v.open_id = ids.open_id
-        LEFT JOIN video_snapshots s ON s.video_id = v.id AND s.captured_at = (
-            SELECT max(x.captured_at) FROM video_snapshots x WHERE x.video_id = v.id)
         WHERE v.create_time >= ? AND v.create_time < ?
     """
     lo = -_FAR_FUTURE if start is None else start
@@ -383,6 +396,28 @@ def posting_times(
     frame = _frame(db, sql, [_ids(open_ids), lo, hi], _POSTING_COLUMNS)
     # Sorted here, not in SQL: a temp B-tree over 10,000 rows with their text costs more.
     return frame.sort_values("create_time", kind="stable", ignore_index=True)
+
+
+def video_hashtags(
+    db: sqlite_utils.Database,
+    open_ids: Sequence[str],
+    start: int | None = None,
+    end: int | None = None,
+) -> pd.DataFrame:
+    """Hashtags of the videos posted in ``[start, end)``, as the sync parsed them once
+    (``video_hashtags``, services.hashtags): one row per video and tag, so the Insights
+    hashtag chart need not parse captions. Columns: video_id, open_id, tag."""
+    sql = """
+        WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?))
+        SELECT v.id AS video_id, v.open_id, h.tag
+        FROM ids CROSS JOIN videos v ON v.open_id = ids.open_id
+        JOIN video_hashtags h ON h.video_id = v.id
+        WHERE v.create_time >= ? AND v.create_time < ?
+        ORDER BY v.id, h.tag
+    """
+    lo = -_FAR_FUTURE if start is None else start
+    hi = _FAR_FUTURE if end is None else end
+    return _frame(db, sql, [_ids(open_ids), lo, hi], _HASHTAG_COLUMNS)
 
 
 def run_time_near(
@@ -433,11 +468,14 @@ def video_stats_at(
     if captured_at is None or (max_distance is not None and abs(captured_at - at) > max_distance):
         return _empty(_STATS_AT_COLUMNS)
     sql = """
-        SELECT s.video_id, s.open_id, v.create_time, v.title, v.share_url, v.cover_image_url,
-               s.captured_at, s.view_count, s.like_count, s.comment_count, s.share_count
-        FROM video_snapshots s JOIN videos v ON v.id = s.video_id
-        WHERE s.open_id = ? AND s.captured_at = ?
-        ORDER BY s.video_id
+        SELECT v.id AS video_id, acc.open_id, v.create_time, v.title, v.share_url,
+               v.cover_image_url, s.captured_at, s.view_count, s.like_count, s.comment_count,
+               s.share_count
+        FROM accounts acc
+        JOIN video_snapshot_rows s ON s.account_key = acc.account_key AND s.captured_at = ?2
+        JOIN videos v ON v.video_key = s.video_key
+        WHERE acc.open_id = ?1
+        ORDER BY v.id
     """
     return _frame(db, sql, [open_id, captured_at], _STATS_AT_COLUMNS)
 
@@ -482,14 +520,17 @@ def period_gains(
             WHERE from_at < to_at
         ),
         pairs AS MATERIALIZED (
-            SELECT e.video_id, e.open_id, c.from_at, c.to_at, s.view_count AS views_start,
-                   e.view_count AS views_end,
-                   CASE WHEN s.video_id IS NOT NULL THEN 'snapshot'
-                        WHEN (SELECT create_time FROM videos WHERE id = e.video_id) > c.from_at
-                        THEN 'posted_in_period' END AS baseline
+            SELECT v.id AS video_id, c.open_id, c.from_at, c.to_at,
+                   s.view_count AS views_start, e.view_count AS views_end,
+                   CASE WHEN s.video_key IS NOT NULL THEN 'snapshot'
+                        WHEN v.create_time > c.from_at THEN 'posted_in_period' END AS baseline
             FROM cuts c
-            JOIN video_snapshots e ON e.open_id = c.open_id AND e.captured_at = c.to_at
-            LEFT JOIN video_snapshots s ON s.video_id = e.video_id AND s.captured_at = c.from_at
+            JOIN accounts acc ON acc.open_id = c.open_id
+            JOIN video_snapshot_rows e
+                ON e.account_key = acc.account_key AND e.captured_at = c.to_at
+            JOIN videos v ON v.video_key = e.video_key
+            LEFT JOIN video_snapshot_rows s
+                ON s.video_key = e.video_key AND s.captured_at = c.from_at
         ),
         top AS MATERIALIZED (
             SELECT * FROM (
@@ -527,10 +568,10 @@ def video_history(
     comment_count, share_count.
     """
     sql = """
-        SELECT s.video_id, s.open_id, v.create_time, s.captured_at,
+        SELECT v.id AS video_id, v.open_id, v.create_time, s.captured_at,
                s.view_count, s.like_count, s.comment_count, s.share_count
-        FROM video_snapshots s JOIN videos v ON v.id = s.video_id
-        WHERE s.video_id = ? AND s.captured_at BETWEEN ? AND ?
+        FROM videos v JOIN video_snapshot_rows s ON s.video_key = v.video_key
+        WHERE v.id = ? AND s.captured_at BETWEEN ? AND ?
         ORDER BY s.captured_at
     """
     lo = -_FAR_FUTURE if start is None else start
@@ -547,12 +588,12 @@ def growth_curves(
     """
     sql = """
         WITH ids(video_id) AS (SELECT DISTINCT value FROM json_each(?))
-        SELECT s.video_id, s.open_id, v.create_time, s.captured_at,
+        SELECT v.id AS video_id, v.open_id, v.create_time, s.captured_at,
                s.view_count, s.like_count, s.comment_count, s.share_count
         FROM ids JOIN videos v ON v.id = ids.video_id
-        JOIN video_snapshots s ON s.video_id = v.id
+        JOIN video_snapshot_rows s ON s.video_key = v.video_key
              AND s.captured_at <= v.create_time + ? * 3600
-        ORDER BY s.video_id, s.captured_at
+        ORDER BY v.id, s.captured_at
     """
     return _frame(db, sql, [_ids(video_ids), max_age_hours], _HISTORY_COLUMNS)
 
@@ -601,19 +642,23 @@ def sparkline_series(
     if video_ids is None:
         sql = """
             WITH t(captured_at) AS (SELECT value FROM json_each(?))
-            SELECT s.video_id, s.captured_at, s.view_count
-            FROM t JOIN video_snapshots s ON s.open_id = ? AND s.captured_at = t.captured_at
-            ORDER BY s.video_id, s.captured_at
+            SELECT v.id AS video_id, s.captured_at, s.view_count
+            FROM t JOIN video_snapshot_rows s
+                ON s.account_key = (SELECT account_key FROM accounts WHERE open_id = ?)
+                AND s.captured_at = t.captured_at
+            JOIN videos v ON v.video_key = s.video_key
+            ORDER BY v.id, s.captured_at
         """
         params: list[object] = [json.dumps(chosen), open_id]
     else:
         sql = """
             WITH ids(video_id) AS (SELECT DISTINCT value FROM json_each(?)),
                  t(captured_at) AS (SELECT value FROM json_each(?))
-            SELECT s.video_id, s.captured_at, s.view_count
-            FROM ids CROSS JOIN t
-            JOIN video_snapshots s ON s.video_id = ids.video_id AND s.captured_at = t.captured_at
-            ORDER BY s.video_id, s.captured_at
+            SELECT v.id AS video_id, s.captured_at, s.view_count
+            FROM ids JOIN videos v ON v.id = ids.video_id CROSS JOIN t
+            JOIN video_snapshot_rows s
+                ON s.video_key = v.video_key AND s.captured_at = t.captured_at
+            ORDER BY v.id, s.captured_at
         """
         params = [_ids(video_ids), json.dumps(chosen)]
     return _frame(db, sql, params, _SPARK_COLUMNS)
@@ -639,7 +684,7 @@ def velocity_inputs(
         WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?)),
         marks(hours) AS (SELECT value FROM json_each(?)),
         vm AS MATERIALIZED (
-            SELECT v.id, v.open_id, v.create_time, marks.hours,
+            SELECT v.id, v.video_key, v.open_id, v.create_time, marks.hours,
                    v.create_time + marks.hours * 3600 AS mark_at
             FROM ids JOIN videos v ON v.open_id = ids.open_id
             CROSS JOIN marks
@@ -647,18 +692,20 @@ def velocity_inputs(
         ),
         near AS MATERIALIZED (
             SELECT vm.*,
-                (SELECT max(captured_at) FROM video_snapshots s
-                 WHERE s.video_id = vm.id AND s.captured_at <= vm.mark_at) AS before_at,
-                (SELECT min(captured_at) FROM video_snapshots s
-                 WHERE s.video_id = vm.id AND s.captured_at >= vm.mark_at) AS after_at
+                (SELECT max(captured_at) FROM video_snapshot_rows s
+                 WHERE s.video_key = vm.video_key AND s.captured_at <= vm.mark_at) AS before_at,
+                (SELECT min(captured_at) FROM video_snapshot_rows s
+                 WHERE s.video_key = vm.video_key AND s.captured_at >= vm.mark_at) AS after_at
             FROM vm
         )
         SELECT near.id AS video_id, near.open_id, near.create_time, near.hours AS mark_hours,
                near.mark_at, near.before_at, b.view_count AS before_views,
                near.after_at, a.view_count AS after_views
         FROM near
-        LEFT JOIN video_snapshots b ON b.video_id = near.id AND b.captured_at = near.before_at
-        LEFT JOIN video_snapshots a ON a.video_id = near.id AND a.captured_at = near.after_at
+        LEFT JOIN video_snapshot_rows b
+            ON b.video_key = near.video_key AND b.captured_at = near.before_at
+        LEFT JOIN video_snapshot_rows a
+            ON a.video_key = near.video_key AND a.captured_at = near.after_at
         ORDER BY near.create_time, near.id, near.hours
     """
     params = [_ids(open_ids), json.dumps([int(h) for h in marks_hours]), start, end]

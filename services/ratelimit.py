@@ -21,9 +21,13 @@ including the client's own retries and token refreshes, not just the calls sync 
 
 Across processes (the app's *Sync now*, a cron sync, a CLI command): with ``shared_path`` the
 window's log lives in a small SQLite file next to the cache, so every process of one data
-directory draws on one budget per (endpoint, account). Each request then costs one short
-``BEGIN IMMEDIATE`` on that file (no fsync: losing the log in a power cut only forgets who sent
-what in the last minute); it adds no request to TikTok.
+directory draws on one budget per (endpoint, account). One short ``BEGIN IMMEDIATE`` on that
+file (no fsync: losing the log in a power cut only forgets who sent what in the last minute)
+reserves up to ``RESERVE_MAX`` slots at once, logged at the end of a ``RESERVE_HOLD_S`` hold:
+a reserved slot is used only within its hold, so every request is in the log at or after the
+moment it was really sent (the log never under-counts a window), and slots left unused are
+given back at the next reservation or on close. A busy sync then pays one transaction per
+~16 requests instead of one per request (≈0.5 ms each); it adds no request to TikTok.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ POSTING_LIMITS_PER_MINUTE: Mapping[str, int] = {
 #: our window and the server's, and for requests the server timestamps later than we do.
 DEFAULT_HEADROOM = 0.9
 WINDOW_SECONDS = 60.0  # tiktok-api.md §6: "one-minute sliding window"
+#: Shared window: slots reserved per transaction, and how long a reservation may be used. The
+#: hold is short so that a reservation's log time stays close to the real send times (a
+#: waiting process sees at most this much extra wait) and another process is never starved.
+RESERVE_MAX = 16
+RESERVE_HOLD_S = 0.1
 
 
 class PacingCancelled(ReelboardError):
@@ -115,12 +124,20 @@ class Pacer:
         self.waited_seconds = 0.0  # total time spent waiting, for benchmarks and logs
         self._shared = (SharedWindow(shared_path, wall_clock)
                         if shared_path is not None and clock is time.monotonic else None)
+        # Shared window: per (endpoint, account), reserved log rows not used yet, usable until.
+        self._reserved: dict[tuple[str, str], tuple[list[int], float]] = {}
 
     def close(self) -> None:
-        """Close the shared window's connection (the pacer stays usable; it reopens)."""
+        """Give back unused reserved slots and close the shared window's connection (the pacer
+        stays usable; it reopens)."""
         if self._shared is not None:
             with self._lock:
-                self._shared.close()
+                unused = [(row, at) for rows, at in self._reserved.values() for row in rows]
+                self._reserved.clear()
+                try:
+                    self._shared.release(unused)
+                finally:
+                    self._shared.close()
 
     def budget(self, endpoint: str) -> int | None:
         """Our per-window budget for ``endpoint`` (a URL path), or None if it is not paced."""
@@ -142,7 +159,7 @@ class Pacer:
         while True:
             if self._shared is not None:
                 with self._lock:
-                    delay = self._shared.take(path, account, budget, self.window_seconds)
+                    delay = self._take_shared(key, budget)
                 if delay is None:
                     self.waited_seconds += waited
                     return waited
@@ -170,6 +187,24 @@ class Pacer:
                 raise PacingCancelled("The sync was stopped while waiting for TikTok's rate limit.")
             self._wait(delay, cancel)
             waited += delay
+
+    def _take_shared(self, key: tuple[str, str], budget: int) -> float | None:
+        """One slot from this pacer's reservation, or a new reservation (under ``_lock``)."""
+        assert self._shared is not None
+        rows, until = self._reserved.get(key, ([], 0.0))
+        # A margin so the request really leaves before the instant its slot is logged at.
+        if rows and self._shared.clock() + 0.01 < until:
+            rows.pop()
+            return None
+        got, until, delay = self._shared.take(key[0], key[1], budget, self.window_seconds,
+                                              want=RESERVE_MAX, hold=RESERVE_HOLD_S,
+                                              give_back=[(r, until) for r in rows])
+        if not got:
+            self._reserved.pop(key, None)
+            return delay
+        got.pop()  # this request's slot
+        self._reserved[key] = (got, until)
+        return None
 
     def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
         if self._sleep is not None:
@@ -205,28 +240,52 @@ class SharedWindow:
             self._conn = conn
         return self._conn
 
-    def take(self, endpoint: str, account: str, budget: int, window: float) -> float | None:
-        """Record one request if it fits the window (None); else the seconds until it may."""
+    def take(self, endpoint: str, account: str, budget: int, window: float, *,
+             want: int = 1, hold: float = 0.0,
+             give_back: list[tuple[int, float]] | None = None,
+             ) -> tuple[list[int], float, float]:
+        """Reserve up to ``want`` slots that fit the window, logged at now + ``hold``.
+
+        Returns (log row ids reserved, the instant they are logged at, seconds until a slot
+        frees up when none was free). ``give_back``: (row id, logged at) of an earlier
+        reservation's unused slots, deleted in the same transaction (matched on both, so a row
+        that already expired and whose id was reused is left alone).
+        """
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if give_back:
+                conn.executemany("DELETE FROM sent WHERE rowid = ? AND at = ?", give_back)
             now = self.clock()
             conn.execute("DELETE FROM sent WHERE endpoint = ? AND account = ? AND at <= ?",
                          (endpoint, account, now - window))
             count, oldest = conn.execute(
                 "SELECT count(*), min(at) FROM sent WHERE endpoint = ? AND account = ?",
                 (endpoint, account)).fetchone()
-            if count < budget:
-                conn.execute("INSERT INTO sent (endpoint, account, at) VALUES (?, ?, ?)",
-                             (endpoint, account, now))
-                delay = None
-            else:
-                delay = max(0.0, oldest + window - now)
+            stamp = now + hold
+            rows: list[int] = []
+            # At most a quarter of what is free: when the window is nearly full, slots go out
+            # one at a time and no process sits on slots another one needs.
+            free = budget - count
+            for _ in range(max(0, min(want, max(1, free // 4), free))):
+                cur = conn.execute("INSERT INTO sent (endpoint, account, at) VALUES (?, ?, ?)",
+                                   (endpoint, account, stamp))
+                rows.append(int(cur.lastrowid or 0))
+            delay = 0.0 if rows else max(0.0, oldest + window - now)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return delay
+        return rows, stamp, delay
+
+    def release(self, rows: list[tuple[int, float]]) -> None:
+        """Give back reserved slots that were not used: (row id, logged at) pairs."""
+        if not rows:
+            return
+        conn = self._connection()
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("DELETE FROM sent WHERE rowid = ? AND at = ?", rows)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -17,6 +17,12 @@ within ``resume_within_s`` adopts that run and its ``captured_at`` and continues
 saved video (§3.2: the cursor may be "any timestamp to get videos posted before it"), so the
 cache ends exactly as one clean run would leave it (security.md §4.2, §5.3 N8–N9).
 
+The listing is pipelined: once a page's cursor has been checked, the next page is requested on
+a helper thread while this thread writes the current one (writes stay on the run's own thread
+and connection, in order). The access token is decrypted once per run (services.accounts.RunToken).
+Snapshots go to ``video_snapshot_rows`` with integer keys (migration 0008); each video's
+latest counters are kept on ``videos`` and its hashtags in ``video_hashtags`` (migration 0007).
+
 Pacing happens below the TikTok client (services.ratelimit.paced_session): every HTTP attempt
 waits for a slot in our own per-endpoint, per-account window set below TikTok's limit, shared by
 every process of the data directory. One sync per account runs at a time across processes
@@ -38,10 +44,11 @@ from typing import Any, Literal
 import sqlite_utils
 
 from services.access import Actor, authorize, record
-from services.accounts import AccountNeedsReconnect, call_with_token
+from services.accounts import AccountNeedsReconnect, RunToken
 from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
+from services.hashtags import video_tags
 from services.ratelimit import DISPLAY_LIMIT_PER_MINUTE, Pacer, PacingCancelled, paced_session
 from services.sync_lease import claim_sync_lease
 from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, TikTokScopeError
@@ -72,6 +79,7 @@ VIDEO_FIELDS = (
     "view_count", "like_count", "comment_count", "share_count",
 )
 
+_COUNTERS = ("view_count", "like_count", "comment_count", "share_count")
 _METADATA_COLUMNS = (
     "create_time", "title", "description", "duration", "width", "height",
     "cover_image_url", "share_url", "embed_link",
@@ -160,6 +168,7 @@ class _Account:
     status: str
     status_reason: str | None
     scopes: frozenset[str]
+    key: int  # accounts.account_key: the account in the snapshot table
 
 
 @dataclass
@@ -455,6 +464,8 @@ class _SyncRun:
         self.rows_written = 0
         self.started = time.monotonic()
         self.requests_at_start = self._count()
+        self.tokens = RunToken(db, client, keyring, open_id, clock=clock)
+        self._captions: dict[str, tuple[Any, Any, int]] | None = None
 
     # -- the whole run ------------------------------------------------------------------------
 
@@ -483,7 +494,8 @@ class _SyncRun:
             )
 
         missing = [s for s in (SCOPE_STATS, SCOPE_VIDEO_LIST) if s not in account.scopes]
-        self.run_row = _start_run(self.db, self.open_id, to_epoch(self.clock()), self.options)
+        self.run_row = _start_run(self.db, self.open_id, to_epoch(self.clock()), self.options,
+                                  account.key)
         log.info("sync %s: run %s at %s%s", self.open_id, self.run_row.id,
                  self.run_row.captured_at, " (resumed)" if self.run_row.resumed else "")
         self.progress.done = self.run_row.saved_videos
@@ -565,13 +577,13 @@ class _SyncRun:
     # -- TikTok calls -------------------------------------------------------------------------
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``fn(access_token, …)`` through services.accounts.call_with_token: one forced
-        refresh on `access_token_invalid`, then `needs_reconnect` (security.md §5.2 T6).
-        The sync clock goes along, so token expiry is judged on the same (maybe simulated)
-        time as the server's."""
+        """Call ``fn(access_token, …)`` with the run's token (services.accounts.RunToken:
+        decrypted once per run, refreshed near expiry): one forced refresh on
+        `access_token_invalid`, then `needs_reconnect` (security.md §5.2 T6). The sync clock
+        goes along, so token expiry is judged on the same (maybe simulated) time as the
+        server's."""
         self._check_cancel()
-        return call_with_token(self.db, self.client, self.keyring, self.open_id,
-                               lambda token: fn(token, *args, **kwargs), clock=self.clock)
+        return self.tokens.call(lambda token: fn(token, *args, **kwargs))
 
     def _user_info(self, account: _Account, missing: list[str]) -> dict[str, Any] | None:
         """user/info with only the fields the grant covers (tiktok-api.md §3.1). If TikTok still
@@ -595,41 +607,87 @@ class _SyncRun:
             return dict(self._call(self.client.user_info, list(basic)))
 
     def _list_videos(self, account: _Account) -> bool:
-        """The single video/list pass; True when TikTok said there is nothing more."""
+        """The single video/list pass; True when TikTok said there is nothing more.
+
+        Pipelined: as soon as a page's cursor has been checked, the next page is requested on
+        a helper thread while this thread writes the current one, so the SQLite write costs no
+        wall time. Writes stay here, one transaction per page, in order: a run stopped at any
+        point has whole pages behind it and resumes after the last one saved. At most one
+        request is in flight; on a stop it is awaited (and counted) before the run is closed.
+        """
         fields = list(VIDEO_FIELDS)
         cursor = self.run_row.resume_cursor
         pages = 0
-        while True:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelboard-fetch") as ahead:
             self._check_deadline()
-            page = self._call(self.client.list_videos, fields, cursor=cursor, max_count=PAGE_SIZE)
-            pages += 1
-            videos = list(page.videos or [])
-            if videos:
-                self.rows_written += self._save_page(videos)
-                self._report(f"{account.label}: {self.progress.done}"
-                             + (f" of ~{self.progress.total}" if self.progress.total else "")
-                             + " videos")
-            if not page.has_more:
-                return True
-            # tiktok-api.md §3.2 gives no guarantee against a repeating cursor or an empty page
-            # that claims more: never loop (security.md §4.2, §5.3 N7).
-            if not videos:
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok returned an "
-                            "empty page that claims more videos follow.", resumable=False)
-            # §3.2: the cursor is a time and videos come newest first, so each cursor must be
-            # older (smaller) than the one before; a repeat or a newer one would re-read pages.
-            if page.cursor is None or (cursor is not None and page.cursor == cursor):
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
-                            "stopped advancing, so the list is incomplete and nothing was "
-                            "marked as removed.", resumable=False)
-            if cursor is not None and page.cursor > cursor:
-                raise _Stop(f"Stopped after {self.progress.done} videos: TikTok's list cursor "
-                            "went backwards, so the list is incomplete and nothing was marked "
-                            "as removed.", resumable=False)
-            if pages >= self.options.max_pages:
-                raise _Stop(f"Stopped after {pages} pages ({self.progress.done} videos), the "
-                            "most one sync reads.", resumable=False)
-            cursor = page.cursor
+            self._check_cancel()
+            pending = self._fetch(ahead, fields, cursor)
+            while True:
+                page = self._page(pending, fields, cursor)
+                pages += 1
+                videos = list(page.videos or [])
+                stop = None if not page.has_more else self._cursor_problem(page, videos, cursor,
+                                                                           pages)
+                deferred: BaseException | None = None
+                if page.has_more and stop is None:
+                    try:  # the next request goes out now; this page is written meanwhile
+                        self._check_deadline()
+                        self._check_cancel()
+                        pending = self._fetch(ahead, fields, page.cursor)
+                    except BaseException as exc:  # raised after this page is saved
+                        deferred = exc
+                if videos:
+                    self.rows_written += self._save_page(videos)
+                    self._report(f"{account.label}: {self.progress.done}"
+                                 + (f" of ~{self.progress.total}" if self.progress.total else "")
+                                 + " videos")
+                if not page.has_more:
+                    return True
+                if stop is not None:
+                    raise _Stop(stop.message.format(done=self.progress.done),
+                                resumable=stop.resumable)
+                if deferred is not None:
+                    raise deferred
+                cursor = page.cursor
+
+    def _fetch(self, ahead: ThreadPoolExecutor, fields: list[str], cursor: int | None):
+        token = self.tokens.current()  # on this thread: it may read or refresh the row
+        return ahead.submit(self.client.list_videos, token, fields, cursor=cursor,
+                            max_count=PAGE_SIZE)
+
+    def _page(self, pending: Any, fields: list[str], cursor: int | None) -> Any:
+        try:
+            return pending.result()
+        except TikTokAuthError:
+            log.info("sync %s: access token rejected by TikTok; refreshing once", self.open_id)
+        self._check_cancel()
+        return self.tokens.after_rejection(
+            lambda token: self.client.list_videos(token, fields, cursor=cursor,
+                                                  max_count=PAGE_SIZE))
+
+    def _cursor_problem(self, page: Any, videos: list[Any], cursor: int | None,
+                        pages: int) -> _Stop | None:
+        """Why the listing cannot go on after a page that claims more, or None."""
+        # tiktok-api.md §3.2 gives no guarantee against a repeating cursor or an empty page
+        # that claims more: never loop (security.md §4.2, §5.3 N7).
+        # (progress.done does not count this page yet: the messages are built after its write.)
+        if not videos:
+            return _Stop("Stopped after {done} videos: TikTok returned an empty page that "
+                         "claims more videos follow.", resumable=False)
+        # §3.2: the cursor is a time and videos come newest first, so each cursor must be
+        # older (smaller) than the one before; a repeat or a newer one would re-read pages.
+        if page.cursor is None or (cursor is not None and page.cursor == cursor):
+            return _Stop("Stopped after {done} videos: TikTok's list cursor stopped advancing, "
+                         "so the list is incomplete and nothing was marked as removed.",
+                         resumable=False)
+        if cursor is not None and page.cursor > cursor:
+            return _Stop("Stopped after {done} videos: TikTok's list cursor went backwards, so "
+                         "the list is incomplete and nothing was marked as removed.",
+                         resumable=False)
+        if pages >= self.options.max_pages:
+            return _Stop(f"Stopped after {pages} pages ({{done}} videos), the most one sync "
+                         "reads.", resumable=False)
+        return None
 
     def _listing_shortfall(self, user: dict[str, Any] | None) -> str | None:
         """A sentence when a listing that TikTok called complete is far short of the profile's
@@ -651,8 +709,8 @@ class _SyncRun:
             (self.open_id,)).fetchone()[0]
         expected = max(0, expected - gone)
         listed = self.db.execute(
-            "SELECT count(*) FROM video_snapshots WHERE open_id = ? AND captured_at = ?",
-            (self.open_id, self.run_row.captured_at)).fetchone()[0]
+            "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
+            (self.account.key, self.run_row.captured_at)).fetchone()[0]
         if expected - listed <= max(1, expected // 10):
             return None
         return (f"TikTok's video list ended after {listed} of the {expected} public videos the "
@@ -676,7 +734,12 @@ class _SyncRun:
             rows.append(row)
         if not rows:
             return 0
-        written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows)
+        if self._captions is None:  # once per run: one indexed read instead of one per page
+            self._captions = {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
+                "SELECT id, title, description, last_seen_at FROM videos WHERE open_id = ?",
+                (self.open_id,))}
+        written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows,
+                              self.account.key, self._captions)
         self.progress.done += written.new_snapshots
         return written.rows
 
@@ -741,7 +804,7 @@ class _SyncRun:
             with write_transaction(self.db):
                 rows, videos_seen = _store_final(
                     self.db, self.open_id, run.captured_at, user=user, stats=stats,
-                    listing_complete=listing_complete,
+                    listing_complete=listing_complete, account_key=self.account.key,
                 )
                 self.rows_written += rows
                 self.db.execute(
@@ -785,7 +848,8 @@ class _PageWrite:
 
 
 def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]]) -> _PageWrite:
+                rows: list[dict[str, Any]], account_key: int,
+                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
     """One page = one transaction: the page's videos and snapshots land together or not at all.
 
     Page commits skip the fsync (``synchronous=NORMAL``; services.db sets FULL for every
@@ -801,15 +865,17 @@ def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
     conn.execute("PRAGMA synchronous=NORMAL")
     try:
         with write_transaction(db):
-            return _store_page(db, open_id, captured_at, rows)
+            return _store_page(db, open_id, captured_at, rows, account_key, captions)
     finally:
         conn.execute("PRAGMA synchronous=FULL")
 
 
 _UPSERT_VIDEO = (
-    "INSERT INTO videos (id, open_id, " + ", ".join(_METADATA_COLUMNS)
-    + ", first_seen_at, last_seen_at, removed_at) VALUES (:id, :open_id, "
-    + ", ".join(f":{c}" for c in _METADATA_COLUMNS) + ", :seen, :seen, NULL) "
+    "INSERT INTO videos (id, video_key, open_id, " + ", ".join(_METADATA_COLUMNS)
+    + ", first_seen_at, last_seen_at, removed_at, " + ", ".join(_COUNTERS) + ", counted_at)"
+    " VALUES (:id, :video_key, :open_id, "
+    + ", ".join(f":{c}" for c in _METADATA_COLUMNS) + ", :seen, :seen, NULL, "
+    + ", ".join(f":{c}" for c in _COUNTERS) + ", :seen) "
     "ON CONFLICT(id) DO UPDATE SET "
     # A history run (demo time travel) may be older than what we already know: metadata follows
     # the newest observation, the seen-range widens, and only a newer sighting undoes a removal.
@@ -818,6 +884,13 @@ _UPSERT_VIDEO = (
         f"THEN excluded.{c} ELSE videos.{c} END"
         # create_time never changes, and leaving it out spares the account index a rewrite.
         for c in _METADATA_COLUMNS if c != "create_time"
+    )
+    # The latest counters are those of the newest snapshot (the first one written at a given
+    # captured_at wins, as the snapshot's ON CONFLICT DO NOTHING does).
+    + "".join(
+        f", {c} = CASE WHEN videos.counted_at IS NULL OR excluded.counted_at > videos.counted_at "
+        f"THEN excluded.{c} ELSE videos.{c} END"
+        for c in (*_COUNTERS, "counted_at")
     )
     + ", first_seen_at = min(videos.first_seen_at, excluded.first_seen_at)"
     ", last_seen_at = max(videos.last_seen_at, excluded.last_seen_at)"
@@ -828,28 +901,80 @@ _UPSERT_VIDEO = (
 
 # A video id owned by another account is never re-pointed (the upsert's WHERE); it gets no
 # snapshot under this account either.
+# Snapshots go to the compact table (integer keys; migration 0008), not the compatibility view.
 _INSERT_SNAPSHOT = (
-    "INSERT INTO video_snapshots (video_id, captured_at, open_id, view_count, like_count, "
-    "comment_count, share_count) SELECT :id, :captured_at, :open_id, :view_count, :like_count, "
-    ":comment_count, :share_count "
-    "WHERE EXISTS (SELECT 1 FROM videos WHERE id = :id AND open_id = :open_id) "
-    "ON CONFLICT(video_id, captured_at) DO NOTHING"
+    "INSERT INTO video_snapshot_rows (video_key, captured_at, account_key, view_count, "
+    "like_count, comment_count, share_count) SELECT v.video_key, :captured_at, :account_key, "
+    ":view_count, :like_count, :comment_count, :share_count "
+    "FROM videos v WHERE v.id = :id AND v.open_id = :open_id "
+    "ON CONFLICT(video_key, captured_at) DO NOTHING"
 )
 
 
 def _store_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
-                rows: list[dict[str, Any]]) -> _PageWrite:
-    params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at}
+                rows: list[dict[str, Any]], account_key: int,
+                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
+    """``captions``: the run's copy of the account's stored (title, description, last_seen_at)
+    per video id (read once per run, kept current here), so only ids it lacks are read."""
+    params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at,
+               "account_key": account_key, "video_key": _video_key(r["id"])}
               for r in rows]
     conn = db.conn
+    # Captions as stored before this page: hashtags are re-parsed only for new or edited ones.
+    known: dict[str, tuple[Any, ...]] = {}
+    lookup = [p["id"] for p in params]
+    if captions is not None:
+        known = {i: (open_id, *captions[i]) for i in lookup if i in captions}
+        lookup = [i for i in lookup if i not in known]
+    if lookup:
+        marks = ",".join("?" * len(lookup))
+        known.update((r[0], r[1:]) for r in conn.execute(
+            "SELECT id, open_id, title, description, last_seen_at FROM videos "
+            f"WHERE id IN ({marks})", lookup))
     upserted = max(conn.executemany(_UPSERT_VIDEO, params).rowcount, 0)
     inserted = max(conn.executemany(_INSERT_SNAPSHOT, params).rowcount, 0)
+    _store_hashtags(conn, open_id, captured_at, params, known)
+    if captions is not None:
+        for p in params:
+            before = known.get(p["id"])
+            if before is None or (before[0] == open_id and before[3] <= captured_at):
+                captions[p["id"]] = (p["title"], p["description"], captured_at)
     return _PageWrite(rows=upserted + inserted, new_snapshots=inserted)
+
+
+def _store_hashtags(conn: sqlite3.Connection, open_id: str, captured_at: int,
+                    params: list[dict[str, Any]], known: dict[str, tuple[Any, ...]]) -> None:
+    """Keep ``video_hashtags`` in step with the captions the upsert just stored."""
+    changed = []
+    for p in params:
+        before = known.get(p["id"])
+        if before is not None:
+            owner, title, description, last_seen = before
+            if owner != open_id or last_seen > captured_at \
+                    or (title, description) == (p["title"], p["description"]):
+                continue  # another account's video, an older sighting, or the same caption
+        changed.append(p)
+    if not changed:
+        return
+    conn.executemany("DELETE FROM video_hashtags WHERE video_id = ?",
+                     [(p["id"],) for p in changed if p["id"] in known])
+    conn.executemany(
+        "INSERT OR IGNORE INTO video_hashtags (video_id, tag) VALUES (?, ?)",
+        [(p["id"], tag) for p in changed for tag in video_tags(p["title"], p["description"])])
+
+
+def _video_key(video_id: str) -> int | None:
+    """The integer key of a numeric id below 2^63 (TikTok's 19-digit ids); None otherwise (the
+    database then assigns a negative key, migration 0008)."""
+    if video_id.isdigit() and video_id.isascii() and video_id[0] != "0" \
+            and int(video_id) < 2**63:
+        return int(video_id)
+    return None
 
 
 def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                  user: dict[str, Any] | None, stats: dict[str, Any] | None,
-                 listing_complete: bool) -> tuple[int, int]:
+                 listing_complete: bool, account_key: int) -> tuple[int, int]:
     """The run's last transaction: removals, account snapshot, totals, profile. Returns
     (rows written, videos snapshotted in this run)."""
     conn = db.conn
@@ -880,18 +1005,18 @@ def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                       CAST(min(total(like_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
                       CAST(min(total(comment_count), {_MAX_EXACT_TOTAL}) AS INTEGER),
                       CAST(min(total(share_count), {_MAX_EXACT_TOTAL}) AS INTEGER)
-               FROM video_snapshots WHERE open_id = ? AND captured_at = ?
+               FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?
                ON CONFLICT(open_id, captured_at) DO UPDATE SET
                    videos_counted = excluded.videos_counted, view_count = excluded.view_count,
                    like_count = excluded.like_count, comment_count = excluded.comment_count,
                    share_count = excluded.share_count""",
-            (open_id, captured_at, open_id, captured_at),
+            (open_id, captured_at, account_key, captured_at),
         ).rowcount
     if user is not None:
         rows += _update_profile(db, open_id, captured_at, user, stats)
     videos_seen = conn.execute(
-        "SELECT count(*) FROM video_snapshots WHERE open_id = ? AND captured_at = ?",
-        (open_id, captured_at),
+        "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
+        (account_key, captured_at),
     ).fetchone()[0]
     return rows, videos_seen
 
@@ -927,7 +1052,7 @@ def _update_profile(db: sqlite_utils.Database, open_id: str, captured_at: int,
 
 
 def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
-               options: SyncOptions) -> _Run:
+               options: SyncOptions, account_key: int) -> _Run:
     """Open a run row, or adopt the account's interrupted run if it is recent enough."""
     with write_transaction(db):
         conn = db.conn
@@ -940,9 +1065,10 @@ def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
         if last is not None and last[2] in ("running", "failed") and not crashed \
                 and 0 <= now - last[1] <= options.resume_within_s:
             saved, oldest = conn.execute(
-                "SELECT count(*), min(v.create_time) FROM video_snapshots s "
-                "JOIN videos v ON v.id = s.video_id WHERE s.open_id = ? AND s.captured_at = ?",
-                (open_id, last[1]),
+                "SELECT count(*), min(v.create_time) FROM video_snapshot_rows s "
+                "JOIN videos v ON v.video_key = s.video_key "
+                "WHERE s.account_key = ? AND s.captured_at = ?",
+                (account_key, last[1]),
             ).fetchone()
             if saved:
                 conn.execute(
@@ -978,14 +1104,14 @@ def _start_run(db: sqlite_utils.Database, open_id: str, now: int,
 
 def _load_account(db: sqlite_utils.Database, open_id: str) -> _Account | None:
     row = db.execute(
-        "SELECT open_id, display_name, username, status, status_reason, granted_scopes "
-        "FROM accounts WHERE open_id = ?", (open_id,),
+        "SELECT open_id, display_name, username, status, status_reason, granted_scopes, "
+        "account_key FROM accounts WHERE open_id = ?", (open_id,),
     ).fetchone()
     if row is None:
         return None
     label = row[1] or (f"@{row[2]}" if row[2] else open_id)
     return _Account(open_id=row[0], label=label, status=row[3], status_reason=row[4],
-                    scopes=parse_scopes(row[5]))
+                    scopes=parse_scopes(row[5]), key=row[6])
 
 
 def _previous_video_count(db: sqlite_utils.Database, open_id: str) -> int | None:

@@ -303,7 +303,7 @@ def test_data_version_changes_when_a_sync_writes(cache):
     assert q.data_version(cache) not in (before, finished)
 
 
-_SNAPSHOT_ALIASES = {"video_snapshots", "s", "x", "e", "b", "a"}
+_SNAPSHOT_ALIASES = {"video_snapshots", "video_snapshot_rows", "s", "x", "e", "b", "a"}
 
 
 def test_no_query_scans_video_snapshots(cache, monkeypatch):

@@ -21,7 +21,8 @@ def test_migrations_apply_once_and_are_recorded(tmp_path):
         applied = apply_migrations(db)
         assert applied == [m.name for m in MIGRATIONS._migrations]
         assert apply_migrations(db) == []
-        assert {"accounts", "videos", "video_snapshots", "sync_runs"} <= set(db.table_names())
+        assert {"accounts", "videos", "video_snapshot_rows", "sync_runs"} <= set(db.table_names())
+        assert "video_snapshots" in db.view_names()  # the old columns, over the compact table
 
 
 def test_concurrent_startups_migrate_once(tmp_path):
