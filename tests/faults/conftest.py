@@ -1,6 +1,6 @@
-"""The fault suite (security.md §5): one test per hostile input or fault, each failing before its
-fix. Fixtures come from the suites the cases extend, so every case runs against the same real
-sandbox and cache as the rest of the tests.
+"""The fault suite (its catalogue: CATALOGUE.md beside this file): one test per hostile input
+or fault, each failing before its fix. Fixtures come from the suites the cases extend, so every
+case runs against the same real sandbox and cache as the rest of the tests.
 """
 
 from __future__ import annotations
