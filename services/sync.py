@@ -366,11 +366,11 @@ def sync_account(
     options = options or SyncOptions()
     lock = _account_lock(db, open_id)
     if not lock.acquire(blocking=False):
-        return _already_running(open_id)
+        return _already_running(open_id, db=db)
     try:
         lease = claim_sync_lease(db, open_id)
         if lease is None:  # another process (cron, the app, a CLI run) is syncing it
-            return _already_running(open_id)
+            return _already_running(open_id, db=db)
         try:
             return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
                             requests_counter).run()
@@ -380,8 +380,11 @@ def sync_account(
         lock.release()
 
 
-def _already_running(open_id: str) -> SyncResult:
-    return SyncResult(open_id, open_id, "skipped", already_running=True,
+def _already_running(open_id: str, *, db: sqlite_utils.Database | None = None) -> SyncResult:
+    # The result is read by people: name the account, never its raw open_id.
+    account = _load_account(db, open_id) if db is not None else None
+    label = account.label if account is not None else "This account"
+    return SyncResult(open_id, label, "skipped", already_running=True,
                       error="A sync of this account is already running (here or in another "
                             "Reelboard process, such as a scheduled sync); it carries on, and "
                             "its result appears when it finishes. Nothing was requested twice.")
@@ -917,6 +920,7 @@ def _update_profile(db: sqlite_utils.Database, open_id: str, captured_at: int,
         values["is_verified"] = int(user["is_verified"])
     if stats is not None and stats.get("follower_count") is not None:
         values["follower_count"] = stats["follower_count"]
+        values["follower_count_at"] = captured_at  # the Accounts card says "as of" this
     if not values:
         return 0
     assignments = ", ".join(f"{c} = :{c}" for c in values)
