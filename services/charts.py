@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from services.metrics import (
+    MIN_CELL_POSTS,
     PROVENANCE_LABELS,
     VELOCITY_MARKS_HOURS,
     Insight,
@@ -426,42 +427,62 @@ def video_growth(
 
 
 def posting_heatmap(heatmap: Insight | pd.DataFrame, *, tz: str) -> go.Figure:
-    """Median views by posting weekday x hour (from :func:`metrics.posting_heatmap`)."""
+    """Share of posts above the account's median by weekday x 3-hour block, with the number
+    of posts written in each cell (from :func:`metrics.posting_heatmap`). All time: a slot
+    needs many posts to say anything, more than one period holds."""
     title = "When posts do best"
     frame, insight = _frame_of(heatmap)
     empty = _empty_or_none(insight, frame, title)
     if empty is not None:
         return empty
     grid = frame.sort_values(["weekday", "hour"])
-    z = grid["median_views"].to_numpy(dtype="float64").reshape(7, 24)
-    counts = grid["videos"].to_numpy(dtype="int64").reshape(7, 24)
-    days = grid["weekday_name"].to_numpy().reshape(7, 24)[:, 0].tolist()
-    hours = [f"{h:02d}:00" for h in range(24)]
+    hours = sorted(grid["hour"].unique().tolist())
+    shape = (7, len(hours))
+    z = grid["score"].to_numpy(dtype="float64").reshape(shape)
+    counts = grid["videos"].to_numpy(dtype="int64").reshape(shape)
+    medians = grid["median_views"].to_numpy(dtype="float64").reshape(shape)
+    shares = grid["share_above_median"].to_numpy(dtype="float64").reshape(shape)
+    days = grid["weekday_name"].to_numpy().reshape(shape)[:, 0].tolist()
+    step = hours[1] - hours[0] if len(hours) > 1 else 24
+    labels = [f"{h:02d}–{(h + step) % 24:02d}" for h in hours]
+    text = np.where(counts > 0, counts.astype(str), "")
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=hours,
+            x=labels,
             y=days,
-            customdata=counts,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11},
+            customdata=np.dstack([counts, np.nan_to_num(medians, nan=-1), shares]),
             colorscale=HEATMAP_SCALE,
-            hoverongaps=False,
+            zmin=0,
+            zmax=1,
+            hoverongaps=True,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "Median views"}, "tickformat": "~s", "thickness": 12},
-            hovertemplate="%{y} %{x}<br><b>%{z:,.0f}</b> median views"
-            "<br>%{customdata:,} videos<extra></extra>",
+            colorbar={
+                "title": {"text": "Above median"}, "tickformat": ".0%", "thickness": 12,
+            },
+            hovertemplate="%{y} %{x}<br><b>%{customdata[0]:,} posts</b>"
+            "<br>%{customdata[2]:.0%} above the account's median"
+            "<br>%{customdata[1]:,.0f} median views<extra></extra>",
         )
     )
     fig = _layout(
         fig,
         title=title,
-        subtitle=source_line(insight, tz, extra=f"posting times in {tz}; videos 7+ days old"),
-        x_title=f"Hour posted ({tz})",
+        subtitle=source_line(
+            insight, tz,
+            extra=f"all time, videos 7+ days old; number = posts; colour only with "
+            f"{MIN_CELL_POSTS}+ posts; posting times in {tz}",
+        ),
+        x_title=f"Hours posted ({tz})",
         y_title=None,
         height=380,
     )
     fig.update_yaxes(autorange="reversed", showgrid=False, tickformat="")
-    fig.update_xaxes(dtick=3, showgrid=False)
+    fig.update_xaxes(showgrid=False, type="category")
     return fig
 
 
