@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard import nav
+from services.metrics import ESTIMATED_SHARE_LIMIT, NOT_ENOUGH_SNAPSHOTS
 from services.safe_text import plain_text
 
 PERIOD_PRESETS = {"Last 7 days": 7, "Last 28 days": 28, "Last 90 days": 90, "Custom": None}
@@ -124,23 +125,38 @@ def format_value(value: float | int | None, unit: str = "count") -> str:
     return f"{value:,.0f}"
 
 
-def kpi_card(kpi, tz: str) -> None:
-    """A KPI with its period-over-period change and, on hover, where the number comes from."""
+def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
+    """A KPI with its period-over-period change and, on hover, where the number comes from.
+
+    ``estimated`` (default: from ``kpi.current.estimated_share``) marks a figure partly spread
+    across a gap in snapshots: "≈" before it and "estimated" where the change would be (a
+    change between estimates is not news). A figure withheld because it would be mostly an
+    estimate reads "Not enough snapshots".
+    """
     current, previous = kpi.current, kpi.previous
+    if estimated is None:
+        estimated = current.estimated
+    source = current.source(tz)
+    help_text = f"{source}. Previous period: {format_value(previous.value, previous.unit)}."
+    if current.note:
+        help_text += f" {current.note}"
+    if current.value is None and current.estimated_share > ESTIMATED_SHARE_LIMIT:
+        st.metric(kpi.label, NOT_ENOUGH_SNAPSHOTS, help=help_text, border=True)
+        return
+    value = format_value(current.value, current.unit)
+    if estimated and current.value is not None:
+        st.metric(kpi.label, f"≈{value}", delta="estimated", delta_color="off",
+                  delta_arrow="off", help=help_text, border=True)
+        return
     delta = None
-    if kpi.change is not None:
+    if kpi.change is not None and not previous.estimated:
         if current.unit == "ratio":
             delta = f"{kpi.change * 100:+.2f} pp"
         elif kpi.change_pct is not None:
             delta = f"{kpi.change_pct:+.1%}"
         else:
             delta = f"{kpi.change:+,.0f}"
-    source = current.source(tz)
-    help_text = f"{source}. Previous period: {format_value(previous.value, previous.unit)}."
-    if current.note:
-        help_text += f" {current.note}"
-    st.metric(kpi.label, format_value(current.value, current.unit), delta=delta,
-              help=help_text, border=True)
+    st.metric(kpi.label, value, delta=delta, help=help_text, border=True)
 
 
 def chart(fig, *, key: str) -> None:
