@@ -5,13 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, runtime, selection
+from dashboard import data, runtime, selection, videos_table
 from dashboard.components import chart, empty_state, format_value
 from dashboard.text import md_link, md_text
 from services import charts
 from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
-from services.safe_text import cell_text, safe_tiktok_url
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
 #: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
@@ -19,58 +18,6 @@ SORTS = {
     "Posted": "create_time", "Views": "view_count", "Likes": "like_count",
     "Comments": "comment_count", "Shares": "share_count", "Engagement": "engagement_rate",
     "Title": "title",
-}
-
-
-def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
-    t = videos.table
-    frame = pd.DataFrame(
-        {
-            "cover": t["cover_image_url"],
-            # Cells are plain text: one clean line each, never a formula in a downloaded CSV.
-            "title": t["title"]
-            .fillna("")
-            .where(t["title"].fillna("") != "", t["description"].fillna(""))
-            .map(cell_text),
-            "account": t["open_id"].map(names).map(cell_text),
-            "posted": t["posted"].dt.tz_localize(None),
-            "views": t["view_count"].astype("float64"),
-            "likes": t["like_count"].astype("float64"),
-            "comments": t["comment_count"].astype("float64"),
-            "shares": t["share_count"].astype("float64"),
-            "engagement": t["engagement_rate"].astype("float64") * 100,
-            "views_per_day": t["views_per_day"].round(),
-            "trend": t["video_id"].map(lambda vid: videos.sparklines.get(str(vid), [])),
-            # A link only when it is an https TikTok URL (safe_tiktok_url); else no link.
-            "link": t["share_url"].map(safe_tiktok_url),
-        }
-    )
-    if not many_accounts:
-        frame = frame.drop(columns=["account"])
-    return frame
-
-
-COLUMNS = {
-    "cover": st.column_config.ImageColumn("Cover", width="small"),
-    "title": st.column_config.TextColumn("Title", width="medium"),
-    "account": st.column_config.TextColumn("Account"),
-    "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY, HH:mm"),
-    "views": st.column_config.NumberColumn("Views", format="localized"),
-    "likes": st.column_config.NumberColumn("Likes", format="localized"),
-    "comments": st.column_config.NumberColumn("Comments", format="localized"),
-    "shares": st.column_config.NumberColumn("Shares", format="localized"),
-    "engagement": st.column_config.NumberColumn(
-        "Engagement",
-        format="%.2f%%",
-        help="(likes + comments + shares) / views, lifetime — derived from TikTok's counters",
-    ),
-    "views_per_day": st.column_config.NumberColumn(
-        "Views/day", format="localized", help="Lifetime views divided by days since posting"
-    ),
-    "trend": st.column_config.LineChartColumn(
-        "Views trend", help="Lifetime views at each Reelboard snapshot"
-    ),
-    "link": st.column_config.LinkColumn("TikTok", display_text="Open ↗"),
 }
 
 
@@ -156,17 +103,8 @@ def render() -> None:
     st.caption(f"{videos.total:,} videos{as_of} · showing {first:,}–"
                f"{first + len(videos.table) - 1:,}. Select a row to see its growth.")
     names = {a.open_id: a.label for a in accounts}
-    table = _table(videos, names, len(accounts) > 1)
-    event = st.dataframe(
-        table,
-        column_config=COLUMNS,
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="videos_table",
-        height=420,
-        row_height=56,
-    )
+    table = videos_table.frame(videos, names, len(accounts) > 1)
+    event = videos_table.show(table, key="videos_table")
     if pages > 1:
         st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1,
                         key="video_page", width=160)

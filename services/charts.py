@@ -264,6 +264,16 @@ def _short(text: object, limit: int = 42) -> str:
     return plot_label(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+def _distinct(labels: list[str]) -> list[str]:
+    """Category labels made unique (plotly merges equal categories into one bar)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
 def _empty_or_none(insight: Insight | None, frame: pd.DataFrame, title: str) -> go.Figure | None:
     if insight is not None and not insight.enough_history:
         return empty_figure(insight.note or "Not enough history yet.", title=title)
@@ -581,19 +591,27 @@ def velocity_curves(
 
 
 def top_movers_bar(
-    movers: Insight | pd.DataFrame, *, tz: str = "UTC", title: str = "Top movers"
+    movers: Insight | pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    title: str = "Top movers",
+    labels: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Views gained in the period per video, biggest on top; videos posted during the
-    period in a second colour (from :func:`metrics.top_movers`)."""
+    period in a second colour (from :func:`metrics.top_movers`). ``labels``: video_id ->
+    what people call the video (``analytics.video_labels``: title and posting day); without
+    it, the title and posting day. Never TikTok's id."""
     frame, insight = _frame_of(movers)
     empty = _empty_or_none(insight, frame, title)
     if empty is not None:
         return empty
     rows = frame.sort_values("views_gained").reset_index(drop=True)  # biggest drawn on top
-    labels = [
-        f"{_short(t, 38)} · {plot_label(str(v)[-4:])}"
-        for t, v in zip(rows["title"], rows["video_id"], strict=True)
+    names = [
+        (labels or {}).get(str(v))
+        or f"{t or 'Untitled video'} · {format_time(int(c), tz, with_time=False)}"
+        for t, v, c in zip(rows["title"], rows["video_id"], rows["create_time"], strict=True)
     ]
+    labels = _distinct([_short(n, 48) for n in names])
     fig = go.Figure()
     for baseline, name, colour in (
         ("snapshot", "Older videos", PALETTE[0]),

@@ -926,8 +926,14 @@ def outliers(
     min_age_days: float = 7,
     ratio: float = 3.0,
     min_videos: int = 5,
+    posted_from: int | None = None,
+    posted_to: int | None = None,
 ) -> Insight:
     """Each video's lifetime views against its account's median, both ways.
+
+    ``posted_from`` / ``posted_to``: keep only videos posted in ``[posted_from, posted_to)``
+    in the answer (the period's videos); the median stays the account's over all ``videos``,
+    so "typical" means typical for the account, not for a handful of recent posts.
 
     ``videos`` from ``posting_times`` or ``latest_video_stats``. Only videos at least
     ``min_age_days`` old at their snapshot are compared (new ones haven't had their run yet),
@@ -962,6 +968,19 @@ def outliers(
         for open_id, n in pd.Series(counts).groupby(frame["open_id"]).max().items()
         if n < min_videos
     ]
+    if posted_from is not None or posted_to is not None:
+        created = frame["create_time"].to_numpy(dtype="int64")
+        keep = np.ones(len(frame), dtype=bool)
+        if posted_from is not None:
+            keep &= created >= posted_from
+        if posted_to is not None:
+            keep &= created < posted_to
+        frame, in_scope = frame[keep].reset_index(drop=True), in_scope[keep]
+        if not keep.any():
+            notes = ["No videos were posted in this period."]
+        elif not in_scope.any() and not notes:
+            notes = [f"None of this period's videos is {min_age_days:g}+ days old yet: pick "
+                     "a longer period to compare them."]
     newest = as_of(frame["captured_at"].max()) if frame["captured_at"].notna().any() else None
     enough = bool(in_scope.any())
     note = " ".join(notes) or (None if enough else "No videos to compare yet: run a sync.")
