@@ -120,6 +120,10 @@ class SyncOptions:
         return cls(requests_per_minute=int(rpm)) if rpm else cls()
 
 
+_STATUS_WORDS = {"succeeded": "synced", "partial": "partly synced", "failed": "sync failed",
+                 "skipped": "not synced"}
+
+
 @dataclass
 class SyncResult:
     """What one account's sync did; ``error`` is a sentence a marketer can act on."""
@@ -144,10 +148,11 @@ class SyncResult:
         return self.status == "succeeded"
 
     def summary(self) -> str:
-        head = f"{self.label}: {self.status}"
+        head = f"{self.label}: {_STATUS_WORDS.get(self.status, self.status)}"
         if self.run_id is not None:
-            head += (f" — {self.videos_seen} videos, {self.requests_made} requests, "
-                     f"{self.rows_written} rows, {self.duration_ms / 1000:.1f} s")
+            # Marketer's words; request and row counts stay in the audit trail and the CLI log.
+            head += (f" — {self.videos_seen:,} video{'s' if self.videos_seen != 1 else ''} "
+                     f"checked in {self.duration_ms / 1000:.1f} s")
             if self.resumed:
                 head += " (continued an interrupted run)"
         return head + (f". {self.error}" if self.error else "")
@@ -1101,15 +1106,17 @@ def _text(value: Any) -> str | None:
 
 
 def _missing_sentence(missing: Sequence[str]) -> str:
+    # Marketer's words: which permission is missing, never the scope code (the Accounts card
+    # lists the codes in its permissions detail).
     parts = []
     if SCOPE_VIDEO_LIST in missing:
-        parts.append("videos were not synced (the account did not grant video.list)")
+        parts.append("videos were not synced (the creator has not allowed reading videos)")
     if SCOPE_STATS in missing:
-        parts.append("follower, like and video counts were not recorded (the account did not "
-                     "grant user.info.stats)")
+        parts.append("follower, like and video counts were not recorded (the creator has not "
+                     "allowed reading profile stats)")
     if SCOPE_PROFILE in missing:
-        parts.append("username and bio were not updated (the account did not grant "
-                     "user.info.profile)")
+        parts.append("username and bio were not updated (the creator has not allowed reading "
+                     "the profile)")
     return ("Partly synced: " + "; ".join(parts)
             + ". Use \"Grant more\" on the Accounts page to allow them.")
 
