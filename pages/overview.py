@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import data, gate, runtime, selection
+from dashboard import data, gate, layout, runtime, selection
 from dashboard.components import chart, empty_state, kpi_card
 from dashboard.text import md_text
-from services import charts
+from services import charts, comparison
 from services.demo_history import load_demo_history
 from services.metrics import format_time
+from services.schedule import describe_every, schedule_status
 from services.sync import sync_accounts
 
 KPI_ORDER = [
@@ -37,8 +38,12 @@ def _progress_callback(bar):
 
 def _sync_now(open_ids: list[str]) -> None:
     bar = st.progress(0.0, text="Starting sync…")
-    results = sync_accounts(runtime.settings(), open_ids, actor=gate.current_actor(),
-                            on_progress=_progress_callback(bar))
+    results = sync_accounts(
+        runtime.settings(),
+        open_ids,
+        actor=gate.current_actor(),
+        on_progress=_progress_callback(bar),
+    )
     bar.empty()
     # ok → success, a sync already running elsewhere → a neutral note (None), else a warning.
     st.session_state["overview_flash"] = [
@@ -49,8 +54,12 @@ def _sync_now(open_ids: list[str]) -> None:
 
 def _load_demo_history(days: int) -> None:
     bar = st.progress(0.0, text="Replaying the sync over the sandbox's clock…")
-    result = load_demo_history(runtime.settings(), actor=gate.current_actor(), days=days,
-                               on_progress=_progress_callback(bar))
+    result = load_demo_history(
+        runtime.settings(),
+        actor=gate.current_actor(),
+        days=days,
+        on_progress=_progress_callback(bar),
+    )
     bar.empty()
     st.session_state["overview_flash"] = [(not result.failures, result.summary())]
     st.rerun()
@@ -75,7 +84,7 @@ def _sync_bar(overview, tz: str) -> None:
         status = "" if last.status == "succeeded" else f" ({last.status})"
         lines.append(f"**{md_text(ref.label)}**: last synced {when}{status}")
     info, sync_col, demo_col = st.columns([4, 1.2, 1.6], vertical_alignment="center")
-    info.caption(" · ".join(lines))
+    info.caption(" · ".join(lines) + "  \n" + _next_sync_line(tz))
     if not gate.current_actor().can("sync"):
         sync_col.caption("Syncing needs the editor role.")
         return
@@ -97,6 +106,106 @@ def _sync_bar(overview, tz: str) -> None:
             )
             if st.button("Load history", type="primary", key="demo_history"):
                 _load_demo_history(int(days))
+
+
+def _next_sync_line(tz: str) -> str:
+    every = runtime.settings().sync_every_s
+    if every <= 0:
+        return (
+            "Automatic sync is off (REELBOARD_SYNC_EVERY=0): schedule "
+            "`python -m services sync --all` with cron, or press Sync now."
+        )
+    with runtime.database() as db:
+        status = schedule_status(db, every, datetime.now(UTC))
+    when = format_time(status.next_run, tz) if status.next_run else "soon"
+    return f"Next automatic sync: {when} ({describe_every(every)})"
+
+
+def _kpi_rows(kpis, key: str) -> None:
+    # Two rows of four; two cards per line on phones (dashboard.layout).
+    with layout.card_grid(key):
+        for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
+            for col, name in zip(st.columns(4), row, strict=True):
+                with col:
+                    if name in kpis:
+                        kpi_card(kpis[name], tz=runtime.settings().timezone)
+    notes = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note)
+    for note in notes:  # one line per distinct caveat, not the same sentence under every card
+        st.caption(f":material/info: {note}")
+
+
+def _compare(overview, tz: str) -> None:
+    """Several accounts: portfolio cards, a table side by side, charts that each read."""
+    names = {a.open_id: a.label for a in overview.accounts}
+    portfolio = comparison.portfolio_kpis(overview.kpis)
+    st.markdown(f"##### Portfolio · {len(names)} accounts")
+    _kpi_rows(portfolio, "portfolio")
+    table = comparison.accounts_table(names, overview.kpis, portfolio)
+    helps = comparison.provenance_help(portfolio)
+    st.dataframe(
+        table,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "Account": st.column_config.TextColumn("Account", pinned=True),
+            **{
+                t: st.column_config.NumberColumn(t, format="localized", help=h)
+                for t, h in helps.items()
+                if t != "Engagement rate"
+            },
+            "Engagement rate": st.column_config.NumberColumn(
+                "Engagement rate", format="%.2f %%", help=helps.get("Engagement rate")
+            ),
+            "As of": st.column_config.DatetimeColumn(
+                "As of", format="D MMM YYYY, HH:mm", timezone=tz
+            ),
+        },
+    )
+    view = st.segmented_control(
+        "Compare as",
+        ["Side by side", "Growth %"],
+        default="Side by side",
+        key="compare_view",
+        help="Side by side: each account on its own scale. Growth %: "
+        "every account from 0 % at the start of the period.",
+    )
+    followers = overview.followers.frame
+    source = charts.source_line(overview.followers, tz)
+    left, right = st.columns(2)
+    with left:
+        if view == "Growth %":
+            fig = comparison.growth_lines(
+                followers,
+                "follower_count",
+                names=names,
+                tz=tz,
+                title="Follower growth (%)",
+                subtitle=source,
+            )
+        else:
+            fig = comparison.small_multiples(
+                followers, "follower_count", names=names, tz=tz, title="Followers", subtitle=source
+            )
+        chart(fig, key="followers_chart")
+    with right:
+        gained = overview.gained.frame
+        gained = gained[gained["status"] != "missing"]
+        chart(
+            comparison.small_multiples(
+                gained,
+                "views_gained",
+                names=names,
+                tz=tz,
+                kind="bar",
+                x="period_start",
+                title=f"Views gained per {overview.freq}",
+                subtitle=charts.source_line(overview.gained, tz),
+            ),
+            key="views_chart",
+        )
+    for i, ref in enumerate(overview.accounts):
+        with st.expander(md_text(ref.label)):
+            _kpi_rows(overview.kpis[ref.open_id], f"account-{i}")
 
 
 def _flash() -> None:
@@ -134,18 +243,10 @@ def render() -> None:
             ),
             icon=":material/hourglass_top:",
         )
-    for ref in overview.accounts:
-        kpis = overview.kpis[ref.open_id]
-        if len(overview.accounts) > 1:
-            st.markdown(f"##### {md_text(ref.label)}")
-        for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
-            for col, key in zip(st.columns(4), row, strict=True):
-                with col:
-                    kpi_card(kpis[key], tz)
-        # One line per distinct caveat, instead of the same sentence under every card.
-        notes = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note)
-        for note in notes:
-            st.caption(f":material/info: {note}")
+    if len(overview.accounts) > 1:
+        _compare(overview, tz)
+        return
+    _kpi_rows(overview.kpis[overview.accounts[0].open_id], "single")
     names = {a.open_id: a.label for a in overview.accounts}
     left, right = st.columns(2)
     with left:

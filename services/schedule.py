@@ -191,7 +191,7 @@ def sync_troubles(db: sqlite_utils.Database) -> list[str]:
             f"The automatic sync failed {failures} times in a row"
             + (f" (last: {row['last_error']})" if row.get("last_error") else "")
             + ". The charts stop at the last good sync. Check the server log, then press "
-            "**Sync now** on Overview; retrying is safe."
+            "Sync now on Overview; retrying is safe."
         )
     rows = db.execute(
         "SELECT a.open_id, COALESCE(NULLIF(a.display_name, ''), a.username, 'An account'), "
