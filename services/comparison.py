@@ -253,7 +253,7 @@ def portfolio_kpis(kpis: Mapping[str, Mapping[str, Kpi]]) -> dict[str, Kpi]:
             rate("current"),
             rate("previous"),
         )
-    order = [k for k in per[0] if k in out]
+    order = [k for k in per[0] if k in out] + [k for k in out if k not in per[0]]
     return {k: out[k] for k in order}
 
 
