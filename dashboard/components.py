@@ -115,6 +115,35 @@ def empty_state(title: str, body: str, *, icon: str = ":material/insights:",
             st.page_link(nav.page("accounts"), label="Go to Accounts", icon=":material/link:")
 
 
+# The analytics permissions whose absence leaves Overview, Videos and Insights empty however
+# often the account syncs, in the words the marketer sees (codes stay on the Accounts card).
+_ANALYTICS_PERMISSIONS = {
+    "user.info.stats": "follower, like and video counts",
+    "video.list": "videos and their views",
+}
+
+
+def missing_permission_notice(account) -> bool:
+    """If ``account`` never allowed reading its stats or videos, say which permission is
+    missing and offer Grant more (instead of "No snapshots yet: run a sync", which no sync can
+    fix). Returns whether a notice was shown."""
+    missing = [words for scope, words in _ANALYTICS_PERMISSIONS.items()
+               if scope not in account.granted_scopes]
+    if not missing:
+        return False
+    from dashboard.text import md_text  # the account name comes from TikTok: text only
+
+    st.warning(
+        f"**{md_text(account.label)}** has not allowed Reelboard to read its "
+        f"{' or its '.join(missing)}, so syncing cannot fill this in. An admin can ask the "
+        "creator for it with **Grant more** on the Accounts page.",
+        icon=":material/lock:",
+    )
+    st.page_link(nav.page("accounts"), label="Grant more on Accounts",
+                 icon=":material/add_moderator:")
+    return True
+
+
 def format_value(value: float | int | None, unit: str = "count") -> str:
     if value is None:
         return "—"

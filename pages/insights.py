@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, runtime, selection
-from dashboard.components import chart, empty_state, format_value
+from dashboard.components import chart, empty_state, format_value, missing_permission_notice
 from services import charts
 from services.metrics import PROVENANCE_LABELS
 from services.safe_text import cell_text
@@ -49,6 +49,8 @@ def render() -> None:
         return
     tz = runtime.settings().timezone
     period = selection.period()
+    for account in accounts:  # say which permission is missing, not "run a sync"
+        missing_permission_notice(account)
     ins = data.insights([a.open_id for a in accounts], period.start, period.end, tz)
     st.caption(
         f"{period.label()} · times in {tz} · each chart says where its numbers come "

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from dashboard import data, gate, layout, runtime, selection
-from dashboard.components import chart, empty_state, kpi_card
+from dashboard.components import chart, empty_state, kpi_card, missing_permission_notice
 from dashboard.text import md_text
 from services import charts, comparison
 from services.demo_history import load_demo_history
@@ -121,7 +121,7 @@ def _next_sync_line(tz: str) -> str:
     return f"Next automatic sync: {when} ({describe_every(every)})"
 
 
-def _kpi_rows(kpis, key: str) -> None:
+def _kpi_rows(kpis, key: str, notes: bool = True) -> None:
     # Two rows of four; two cards per line on phones (dashboard.layout).
     with layout.card_grid(key):
         for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
@@ -129,12 +129,13 @@ def _kpi_rows(kpis, key: str) -> None:
                 with col:
                     if name in kpis:
                         kpi_card(kpis[name], tz=runtime.settings().timezone)
-    notes = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note)
-    for note in notes:  # one line per distinct caveat, not the same sentence under every card
+    # An account that never allowed stats has its notice instead of "run a sync" notes.
+    lines = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note and notes)
+    for note in lines:  # one line per distinct caveat, not the same sentence under every card
         st.caption(f":material/info: {note}")
 
 
-def _compare(overview, tz: str) -> None:
+def _compare(overview, tz: str, blocked: frozenset[str] = frozenset()) -> None:
     """Several accounts: portfolio cards, a table side by side, charts that each read."""
     names = {a.open_id: a.label for a in overview.accounts}
     portfolio = comparison.portfolio_kpis(overview.kpis)
@@ -205,7 +206,8 @@ def _compare(overview, tz: str) -> None:
         )
     for i, ref in enumerate(overview.accounts):
         with st.expander(md_text(ref.label)):
-            _kpi_rows(overview.kpis[ref.open_id], f"account-{i}")
+            _kpi_rows(overview.kpis[ref.open_id], f"account-{i}",
+                      notes=ref.open_id not in blocked)
 
 
 def _flash() -> None:
@@ -230,7 +232,8 @@ def render() -> None:
     _flash()
     overview = data.overview(accounts, period.start, period.end, tz)
     _sync_bar(overview, tz)
-    if not overview.history.enough:
+    blocked = {a.open_id for a in accounts if missing_permission_notice(a)}
+    if not overview.history.enough and len(blocked) < len(accounts):
         st.info(
             "**Not enough history yet.** TikTok only reports lifetime totals, so Reelboard "
             "builds history by snapshotting them at every sync; growth needs at least two "
@@ -244,9 +247,10 @@ def render() -> None:
             icon=":material/hourglass_top:",
         )
     if len(overview.accounts) > 1:
-        _compare(overview, tz)
+        _compare(overview, tz, frozenset(blocked))
         return
-    _kpi_rows(overview.kpis[overview.accounts[0].open_id], "single")
+    _kpi_rows(overview.kpis[overview.accounts[0].open_id], "single",
+              notes=overview.accounts[0].open_id not in blocked)
     names = {a.open_id: a.label for a in overview.accounts}
     left, right = st.columns(2)
     with left:

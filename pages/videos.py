@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, runtime, selection, videos_table
-from dashboard.components import chart, empty_state, format_value
+from dashboard.components import chart, empty_state, format_value, missing_permission_notice
 from dashboard.text import md_link, md_text
 from services import charts
 from services.analytics import VIDEO_PAGE_SIZE
@@ -89,7 +89,7 @@ def render() -> None:
     if videos.total == 0:
         if search or in_period:
             st.info("No videos match these filters.")
-        else:
+        elif not any([missing_permission_notice(a) for a in accounts]):
             empty_state("No videos yet",
                         "Videos appear after the first sync (Overview → Sync now). Only public "
                         "videos are available through TikTok's API.", link_accounts=False)
