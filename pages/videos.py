@@ -13,6 +13,11 @@ from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
+ORDER_WORDS = {
+    "Posted": {True: "Newest first", False: "Oldest first"},
+    "Title": {True: "Z to A", False: "A to Z"},
+    None: {True: "Highest first", False: "Lowest first"},
+}
 #: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
 SORTS = {
     "Posted": "create_time", "Views": "view_count", "Likes": "like_count",
@@ -71,8 +76,11 @@ def render() -> None:
                                    placeholder="e.g. #recipe or soup", max_chars=200)
     posted = posted_col.selectbox("Posted", POSTED_CHOICES, key="video_posted")
     sort = sort_col.selectbox("Sort by", list(SORTS), key="video_sort")
-    order = order_col.selectbox("Order", ["Highest first", "Lowest first"], key="video_order",
-                                help="For Posted: newest first / oldest first.")
+    # The value is "descending?"; its words follow what is sorted ("Newest first" for dates).
+    words = ORDER_WORDS.get(sort, ORDER_WORDS[None])
+    descending = order_col.selectbox("Order", [True, False], key="video_order",
+                                     format_func=words.get)
+    order = words[descending]
     in_period = posted == POSTED_CHOICES[1]
     # A new filter or sort starts again at the first page.
     signature = (search.strip(), posted, sort, order, tuple(a.open_id for a in accounts))
@@ -84,7 +92,7 @@ def render() -> None:
         [a.open_id for a in accounts], tz, search=search.strip(),
         posted_from=period.start if in_period else None,
         posted_to=period.end if in_period else None,
-        order_by=SORTS[sort], descending=order == "Highest first", page=page - 1,
+        order_by=SORTS[sort], descending=descending, page=page - 1,
     )
     if videos.total == 0:
         if search or in_period:
