@@ -98,9 +98,16 @@ def column_config(table: pd.DataFrame) -> dict:
     return {k: v for k, v in config.items() if k in table.columns}
 
 
+#: After the pinned title and link, the numbers come first: on a phone they are the first
+#: thing a sideways swipe shows.
+ORDER = ("title", "link", "cover", "views", "views_per_day", "trend", "engagement", "likes",
+         "account", "posted")
+
+
 def show(table: pd.DataFrame, *, key: str, height: int = 420):
     """Draw the table (single-row selection); returns Streamlit's selection event."""
     return st.dataframe(
         table, column_config=column_config(table), hide_index=True, on_select="rerun",
         selection_mode="single-row", key=key, height=height, row_height=56,
+        column_order=[c for c in ORDER if c in table.columns],
     )

@@ -159,10 +159,12 @@ def videos(
     recent: dict[str, float | None] = {}
     if len(table):
         since = spark_since if spark_since is not None else int(table["create_time"].min())
+        created = table.set_index(table["video_id"].astype("str"))["create_time"]
         for oid in open_ids:
             ids = table.loc[table["open_id"] == oid, "video_id"].tolist()
             if ids:
-                readings = queries.sparkline_series(db, oid, ids, since)
+                readings = metrics.with_posting_reading(
+                    queries.sparkline_series(db, oid, ids, since), created)
                 sparks.update(metrics.daily_gain_lists(readings))
                 recent.update(metrics.recent_views_per_day(readings))
     # Views/day from the snapshots (None: too little history yet, shown as "new").
@@ -190,7 +192,8 @@ def video_labels(posts: pd.DataFrame, tz: str) -> dict[str, str]:
     for r in posts[["video_id", "title", "description", "create_time"]].itertuples():
         lines = str(r.title or r.description or "").strip().splitlines() or ["Untitled video"]
         day = metrics.format_time(int(r.create_time), tz, with_time=False)
-        label = f"{lines[0][:60]} · {day}"
+        text = lines[0] if len(lines[0]) <= 34 else lines[0][:33].rstrip() + "…"
+        label = f"{text} · {day}"
         seen[label] = seen.get(label, 0) + 1
         labels[str(r.video_id)] = label if seen[label] == 1 else f"{label} ({seen[label]})"
     return labels

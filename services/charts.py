@@ -555,7 +555,7 @@ def velocity_curves(
     fig = go.Figure()
     for i, (video_id, rows) in enumerate(frame.groupby("video_id", sort=False)):
         rows = rows[rows["hours_since_posting"] <= max_hours].sort_values("captured_at")
-        name = _short((titles or {}).get(video_id, video_id), 32)
+        name = _short((titles or {}).get(video_id, "Video"), 48)
         fig.add_trace(
             go.Scatter(
                 x=rows["hours_since_posting"].astype("float64"),
@@ -611,7 +611,7 @@ def top_movers_bar(
         or f"{t or 'Untitled video'} · {format_time(int(c), tz, with_time=False)}"
         for t, v, c in zip(rows["title"], rows["video_id"], rows["create_time"], strict=True)
     ]
-    labels = _distinct([_short(n, 48) for n in names])
+    labels = _distinct([_short(n, 56) for n in names])
     fig = go.Figure()
     for baseline, name, colour in (
         ("snapshot", "Older videos", PALETTE[0]),

@@ -692,8 +692,9 @@ def sparkline_lists(sparks: pd.DataFrame) -> dict[str, list[int]]:
     }
 
 
-#: Views/day needs at least this much snapshot history of a video; younger ones are "new".
-MIN_RATE_HOURS = 12
+#: Views/day needs at least a day of history (a reading at posting counts); younger videos
+#: are "new" rather than a pace extrapolated from a few hours.
+MIN_RATE_HOURS = 24
 
 
 def daily_gain_lists(sparks: pd.DataFrame) -> dict[str, list[int]]:
@@ -713,13 +714,40 @@ def daily_gain_lists(sparks: pd.DataFrame) -> dict[str, list[int]]:
     return out
 
 
+#: A video first snapshotted within this long of posting gets a 0-views reading at its
+#: create_time (a video starts at 0 views), so its early pace is measured from posting.
+POSTING_READING_HOURS = 48
+
+
+def with_posting_reading(
+    sparks: pd.DataFrame, created: pd.Series, *, within_hours: float = POSTING_READING_HOURS
+) -> pd.DataFrame:
+    """``sparks`` plus a (create_time, 0 views) reading for each video whose first snapshot
+    was taken within ``within_hours`` of posting. ``created``: create_time by video_id."""
+    if len(sparks) == 0:
+        return sparks
+    first = sparks.groupby("video_id")["captured_at"].min()
+    posted = created.reindex(first.index)
+    young = first[(first - posted <= within_hours * HOUR) & (first > posted)].index
+    if len(young) == 0:
+        return sparks
+    zeros = pd.DataFrame(
+        {
+            "video_id": young.astype("str"),
+            "captured_at": posted[young].to_numpy(dtype="int64"),
+            "view_count": pd.array([0] * len(young), dtype="Int64"),
+        }
+    )
+    return pd.concat([zeros, sparks[zeros.columns]], ignore_index=True)
+
+
 def recent_views_per_day(
     sparks: pd.DataFrame, *, min_hours: float = MIN_RATE_HOURS
 ) -> dict[str, float | None]:
     """video_id -> views gained per day over the last day of snapshots (None: too new).
 
-    From the latest reading back to the last one at least a day before it (or the first
-    reading, if it is at least ``min_hours`` older than the latest).
+    From the latest reading back to the last one at least a day before it; None when the
+    readings span less than ``min_hours``.
     """
     clean = sparks.dropna(subset=["view_count"]).sort_values(["video_id", "captured_at"])
     out: dict[str, float | None] = {}

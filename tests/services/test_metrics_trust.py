@@ -104,8 +104,8 @@ def test_views_per_day_are_recent_gains_and_new_videos_say_new():
     assert gains["old"] == [1000, 500, 100]  # per day between snapshots, not the lifetime line
     assert gains["young"] == [120]  # 60 views in 12 h = 120 a day
     assert gains["fresh"] == []
-    # Views/day: the gain over the last day of snapshots (at least 12 h of history), else new.
-    assert m.recent_views_per_day(sparks) == {"old": 100.0, "young": 120.0, "fresh": None}
+    # Views/day: the gain over the last day of snapshots (a day of history at least), else new.
+    assert m.recent_views_per_day(sparks) == {"old": 100.0, "young": None, "fresh": None}
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,3 +145,19 @@ def test_heatmap_is_not_dominated_by_one_viral_video_and_counts_posts():
     texts = np.asarray(hm.text).ravel().tolist()
     assert "3" in texts and "1" in texts  # the number of posts is written in the cells
     assert np.nanmax(np.asarray(hm.z, dtype="float64")) <= 1.0  # a share, not raw views
+
+
+def test_a_video_snapshotted_young_is_measured_from_posting():
+    # Posted 30 h before its only snapshot (2,000 views): 2,000 in 30 h = 1,600 a day. A
+    # video 3 h old is still "new"; one first seen 30 days after posting gets no 0 reading.
+    sparks = pd.DataFrame(
+        {
+            "video_id": ["young", "baby", "old"],
+            "captured_at": [NOW, NOW, NOW],
+            "view_count": pd.array([2000, 300, 9000], dtype="Int64"),
+        }
+    )
+    created = pd.Series({"young": NOW - 30 * H, "baby": NOW - 3 * H, "old": NOW - 30 * D})
+    readings = m.with_posting_reading(sparks, created)
+    assert m.recent_views_per_day(readings) == {"young": 1600.0, "baby": None, "old": None}
+    assert m.daily_gain_lists(readings)["young"] == [1600]
