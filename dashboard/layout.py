@@ -43,6 +43,9 @@ CSS = f"""
   [class*="st-key-{CARD_PREFIX}"] [data-testid="stMetricValue"] {{
     font-size: 1.35rem !important;
   }}
+  [class*="st-key-{CARD_PREFIX}"] [data-testid="stMetricLabel"] p {{
+    font-size: 0.8rem !important;
+  }}
   [class*="st-key-{WIDE_PREFIX}"] {{ display: none !important; }}
 }}
 @media (min-width: {NARROW_MAX_PX + 1}px) {{

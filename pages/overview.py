@@ -6,25 +6,14 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import data, gate, layout, runtime, selection
-from dashboard.components import chart, empty_state, kpi_card, missing_permission_notice
+from dashboard import comparison_view, data, gate, runtime, selection
+from dashboard.components import chart, empty_state, missing_permission_notice
 from dashboard.text import md_text
-from services import charts, comparison
+from services import charts
 from services.demo_history import load_demo_history
 from services.metrics import format_time
 from services.schedule import describe_every, schedule_status
 from services.sync import sync_accounts
-
-KPI_ORDER = [
-    "followers",
-    "followers_gained",
-    "views_gained",
-    "likes_gained",
-    "comments_gained",
-    "shares_gained",
-    "engagement_rate",
-    "videos_posted",
-]
 
 
 def _progress_callback(bar):
@@ -121,95 +110,6 @@ def _next_sync_line(tz: str) -> str:
     return f"Next automatic sync: {when} ({describe_every(every)})"
 
 
-def _kpi_rows(kpis, key: str, notes: bool = True) -> None:
-    # Two rows of four; two cards per line on phones (dashboard.layout).
-    with layout.card_grid(key):
-        for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
-            for col, name in zip(st.columns(4), row, strict=True):
-                with col:
-                    if name in kpis:
-                        kpi_card(kpis[name], tz=runtime.settings().timezone)
-    # An account that never allowed stats has its notice instead of "run a sync" notes.
-    lines = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note and notes)
-    for note in lines:  # one line per distinct caveat, not the same sentence under every card
-        st.caption(f":material/info: {note}")
-
-
-def _compare(overview, tz: str, blocked: frozenset[str] = frozenset()) -> None:
-    """Several accounts: portfolio cards, a table side by side, charts that each read."""
-    names = {a.open_id: a.label for a in overview.accounts}
-    portfolio = comparison.portfolio_kpis(overview.kpis)
-    st.markdown(f"##### Portfolio · {len(names)} accounts")
-    _kpi_rows(portfolio, "portfolio")
-    table = comparison.accounts_table(names, overview.kpis, portfolio)
-    helps = comparison.provenance_help(portfolio)
-    st.dataframe(
-        table,
-        hide_index=True,
-        use_container_width=True,
-        column_config={
-            "Account": st.column_config.TextColumn("Account", pinned=True),
-            **{
-                t: st.column_config.NumberColumn(t, format="localized", help=h)
-                for t, h in helps.items()
-                if t != "Engagement rate"
-            },
-            "Engagement rate": st.column_config.NumberColumn(
-                "Engagement rate", format="%.2f %%", help=helps.get("Engagement rate")
-            ),
-            "As of": st.column_config.DatetimeColumn(
-                "As of", format="D MMM YYYY, HH:mm", timezone=tz
-            ),
-        },
-    )
-    view = st.segmented_control(
-        "Compare as",
-        ["Side by side", "Growth %"],
-        default="Side by side",
-        key="compare_view",
-        help="Side by side: each account on its own scale. Growth %: "
-        "every account from 0 % at the start of the period.",
-    )
-    followers = overview.followers.frame
-    source = charts.source_line(overview.followers, tz)
-    left, right = st.columns(2)
-    with left:
-        if view == "Growth %":
-            fig = comparison.growth_lines(
-                followers,
-                "follower_count",
-                names=names,
-                tz=tz,
-                title="Follower growth (%)",
-                subtitle=source,
-            )
-        else:
-            fig = comparison.small_multiples(
-                followers, "follower_count", names=names, tz=tz, title="Followers", subtitle=source
-            )
-        chart(fig, key="followers_chart")
-    with right:
-        gained = overview.gained.frame
-        gained = gained[gained["status"] != "missing"]
-        chart(
-            comparison.small_multiples(
-                gained,
-                "views_gained",
-                names=names,
-                tz=tz,
-                kind="bar",
-                x="period_start",
-                title=f"Views gained per {overview.freq}",
-                subtitle=charts.source_line(overview.gained, tz),
-            ),
-            key="views_chart",
-        )
-    for i, ref in enumerate(overview.accounts):
-        with st.expander(md_text(ref.label)):
-            _kpi_rows(overview.kpis[ref.open_id], f"account-{i}",
-                      notes=ref.open_id not in blocked)
-
-
 def _flash() -> None:
     for ok, text in st.session_state.pop("overview_flash", []):
         # Summaries quote account names and TikTok's messages: shown as text.
@@ -247,9 +147,9 @@ def render() -> None:
             icon=":material/hourglass_top:",
         )
     if len(overview.accounts) > 1:
-        _compare(overview, tz, frozenset(blocked))
+        comparison_view.compare_accounts(overview, tz, frozenset(blocked))
         return
-    _kpi_rows(overview.kpis[overview.accounts[0].open_id], "single",
+    comparison_view.kpi_rows(overview.kpis[overview.accounts[0].open_id], "single",
               notes=overview.accounts[0].open_id not in blocked)
     names = {a.open_id: a.label for a in overview.accounts}
     left, right = st.columns(2)

@@ -161,7 +161,8 @@ def growth_lines(
                 mode="lines+markers",
                 line={"width": 2.5, "color": PALETTE[i % len(PALETTE)]},
                 marker={"size": 4},
-                hovertemplate="%{x|%a %d %b %Y %H:%M}<br>%{y:+.2f} %<extra>%{fullData.name}</extra>",
+                hovertemplate="%{x|%a %d %b %Y %H:%M}<br>%{y:+.2f} %"
+                "<extra>%{fullData.name}</extra>",
             )
         )
     left_out = [names[oid] for oid in names if oid not in set(growth["open_id"])]
