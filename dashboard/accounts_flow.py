@@ -27,14 +27,18 @@ FLASH_KEY = "accounts_flash"
 CHOICE_KEY = "accounts_other_creator"
 FIRST_SYNC_KEY = "accounts_first_sync"
 
-# Replace the callback's history entry (with code and state) by the bare page before Streamlit
-# updates the URL: Streamlit's own query-parameter change *pushes* a new entry, which would
-# leave the one-time code in the history for Back to replay.
+STASH_KEY = "_accounts_callback"  # code and state, for one rerun at most (popped at once)
+
+# Streamlit records a query-parameter change with history.pushState, so clearing the callback's
+# parameters server-side would leave the one-time code and state in the entry Back returns to.
+# Instead the browser first *replaces* that entry with the bare address, then fires popstate,
+# which makes Streamlit rerun the page from the clean address (a history navigation, so the
+# view's own parameters are written with replaceState too); that rerun finishes the connect.
 _SCRUB_URL = (
     "<script>(() => { const u = new URL(window.location.href); "
     + "".join(f"u.searchParams.delete({key!r}); " for key in CALLBACK_KEYS)
     + "window.history.replaceState(window.history.state, '', u.pathname + u.search + u.hash);"
-    " })();</script>"
+    " window.dispatchEvent(new PopStateEvent('popstate')); })();</script>"
 )
 
 
@@ -46,10 +50,18 @@ def _friendly_features(account) -> str:
 
 def handle_callback() -> None:
     """TikTok sent the browser back here: finish the connection once, then clean the URL."""
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
-    if not set(CALLBACK_KEYS) & params.keys():
-        return
-    st.html(_SCRUB_URL, unsafe_allow_javascript=True)
+    in_url = set(CALLBACK_KEYS) & set(st.query_params)
+    params = st.session_state.pop(STASH_KEY, None)
+    if params is None:
+        if not in_url:
+            return
+        # First pass: keep the answer in server memory for the next run, clean the address.
+        st.session_state[STASH_KEY] = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.html(_SCRUB_URL, unsafe_allow_javascript=True)
+        st.caption("Finishing the connection…")
+        st.stop()
+    # Second pass (the browser's rerun from the clean address, or any rerun if its script did
+    # not run): finish the connect once.
     actor = gate.current_actor()
     try:
         with runtime.database() as db:
@@ -83,8 +95,10 @@ def handle_callback() -> None:
             st.session_state[FLASH_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
     except AccessDenied as exc:
         st.session_state[FLASH_KEY] = ("error", (exc.step, exc.message, ""))
-    # Never leave the code or state in the address bar or history (security.md R10, C13).
-    st.query_params.clear()
+    # Never leave the code or state in the address bar or history (security.md R10, C13): only
+    # if the browser's script did not already remove them (then Streamlit pushes an entry).
+    for key in in_url:
+        del st.query_params[key]
     st.rerun()
 
 
