@@ -78,7 +78,19 @@ def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset()) -
         short,
         hide_index=True,
         use_container_width=True,
-        column_config={k: v for k, v in config.items() if k in NARROW_COLUMNS},
+        column_config={
+            "Account": st.column_config.TextColumn("Account", pinned=True),
+            # Short headings: the four columns fit 390 px without scrolling sideways.
+            "Followers": st.column_config.NumberColumn(
+                "Followers", format="compact", help=helps.get("Followers")
+            ),
+            "Followers gained": st.column_config.NumberColumn(
+                "+Followers", format="localized", help=helps.get("Followers gained")
+            ),
+            "Views gained": st.column_config.NumberColumn(
+                "+Views", format="compact", help=helps.get("Views gained")
+            ),
+        },
     )
     view = st.segmented_control(
         "Compare as",
