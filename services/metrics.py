@@ -381,8 +381,8 @@ def gained_between(
         )
     caveats = []
     if share > 0:
-        caveats.append(f"Estimated: {share:.0%} of this period lies between snapshots more "
-                       f"than {max_gap_hours:g} h apart; the change there is spread evenly.")
+        caveats.append(f"Partly estimated: {share:.0%} of this period lies between snapshots "
+                       f"more than {max_gap_hours:g} h apart; the change there is spread evenly.")
     if late_start is not None:
         caveats.append(f"Since {format_time(late_start, tz)} only, when Reelboard's history "
                        "starts.")

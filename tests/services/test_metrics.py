@@ -213,7 +213,7 @@ def test_gained_between_flags_a_gap_at_the_edge():
     # A 4-day gap, then daily snapshots: the window's first day lies in the gap (1 of 4 days).
     points = [(d0, 0), (d0 + 4 * D, 400), (d0 + 5 * D, 500), (d0 + 6 * D, 600), (d0 + 7 * D, 700)]
     g = m.gained_between(series(points), "view_count", d0 + 3 * D, d0 + 7 * D)
-    assert g.value == 400 and g.note.startswith("Estimated: 25%")
+    assert g.value == 400 and g.note.startswith("Partly estimated: 25%")
     assert g.estimated_share == pytest.approx(0.25)
     # Wholly inside the gap: not a number at all.
     inside = m.gained_between(series(points), "view_count", d0 + D, d0 + 4 * D)
