@@ -137,8 +137,13 @@ def render() -> None:
         st.info(
             "**Not enough history yet.** TikTok only reports lifetime totals, so Reelboard "
             "builds history by snapshotting them at every sync; growth needs at least two "
-            f"syncs a while apart (you have {overview.history.runs}). Schedule "
-            "`python -m services sync --all` daily, or press **Sync now** later."
+            f"syncs a while apart (you have {overview.history.runs}). "
+            + (
+                f"Reelboard syncs by itself {describe_every(runtime.settings().sync_every_s)}"
+                " while it runs; press **Sync now** for one more now."
+                if runtime.settings().sync_every_s > 0
+                else "Schedule `python -m services sync --all` daily, or press **Sync now** later."
+            )
             + (
                 " In sandbox mode, **Load demo history** fills the charts right away."
                 if runtime.settings().is_sandbox
@@ -149,8 +154,11 @@ def render() -> None:
     if len(overview.accounts) > 1:
         comparison_view.compare_accounts(overview, tz, frozenset(blocked))
         return
-    comparison_view.kpi_rows(overview.kpis[overview.accounts[0].open_id], "single",
-              notes=overview.accounts[0].open_id not in blocked)
+    comparison_view.kpi_rows(
+        overview.kpis[overview.accounts[0].open_id],
+        "single",
+        notes=overview.accounts[0].open_id not in blocked,
+    )
     names = {a.open_id: a.label for a in overview.accounts}
     left, right = st.columns(2)
     with left:
