@@ -88,7 +88,8 @@ def render() -> None:
         st.caption(
             "All time, not just this period: a time slot needs many posts to say anything. "
             "Colour = share of the slot's posts above their account's median views (one viral "
-            "video cannot paint a slot); the number in a cell is how many posts it holds. "
+            "video cannot paint a slot; a slot with one post stays blank); the number in a "
+            "cell is how many posts it holds. "
             "Posting rhythm below covers this period."
         )
         cadence = ins.cadence

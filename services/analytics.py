@@ -167,6 +167,8 @@ def videos(
                     queries.sparkline_series(db, oid, ids, since), created)
                 sparks.update(metrics.daily_gain_lists(readings))
                 recent.update(metrics.recent_views_per_day(readings))
+    # A video too new for Views/day gets no sparkline either (one bar would fill the cell).
+    sparks = {vid: gains for vid, gains in sparks.items() if recent.get(vid) is not None}
     # Views/day from the snapshots (None: too little history yet, shown as "new").
     table["recent_views_per_day"] = table["video_id"].map(
         lambda vid: recent.get(str(vid))).astype("float64")

@@ -484,8 +484,8 @@ def posting_heatmap(heatmap: Insight | pd.DataFrame, *, tz: str) -> go.Figure:
         title=title,
         subtitle=source_line(
             insight, tz,
-            extra=f"all time, videos 7+ days old; number = posts; colour only with "
-            f"{MIN_CELL_POSTS}+ posts; posting times in {tz}",
+            extra=f"all time · videos 7+ days old · number = posts · coloured with "
+            f"{MIN_CELL_POSTS}+",
         ),
         x_title=f"Hours posted ({tz})",
         y_title=None,
