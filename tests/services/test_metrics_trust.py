@@ -161,3 +161,21 @@ def test_a_video_snapshotted_young_is_measured_from_posting():
     readings = m.with_posting_reading(sparks, created)
     assert m.recent_views_per_day(readings) == {"young": 1600.0, "baby": None, "old": None}
     assert m.daily_gain_lists(readings)["young"] == [1600]
+
+
+def test_video_labels_tell_reposted_titles_apart_without_ids():
+    from services.analytics import video_labels
+
+    posts = pd.DataFrame(
+        {
+            "video_id": ["7301234567890127714", "7301234567890128888", "7301234567890129999"],
+            "title": ["Chickpea curry but make it easy"] * 2 + [""],
+            "description": ["", "", "A very long description that goes on and on\nline two"],
+            "create_time": [NOW - 20 * D, NOW - 5 * D, NOW - 5 * D],
+        }
+    )
+    labels = video_labels(posts, "UTC")
+    assert labels["7301234567890127714"] == "Chickpea curry but make it easy · 12 May 2026"
+    assert labels["7301234567890128888"] == "Chickpea curry but make it easy · 27 May 2026"
+    assert labels["7301234567890129999"].startswith("A very long description that goes…")
+    assert not any("7714" in label or "7301" in label for label in labels.values())
