@@ -160,7 +160,7 @@ def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
     ``estimated`` (default: from ``kpi.current.estimated_share``) marks a figure partly spread
     across a gap in snapshots: "≈" before it and "estimated" where the change would be (a
     change between estimates is not news). A figure withheld because it would be mostly an
-    estimate reads "Not enough snapshots".
+    estimate shows "—" with "Not enough snapshots" under it.
     """
     current, previous = kpi.current, kpi.previous
     if estimated is None:
@@ -170,7 +170,9 @@ def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
     if current.note:
         help_text += f" {current.note}"
     if current.value is None and current.estimated_share > ESTIMATED_SHARE_LIMIT:
-        st.metric(kpi.label, NOT_ENOUGH_SNAPSHOTS, help=help_text, border=True)
+        # The words go where the change would be: a card's value slot fits a number only.
+        st.metric(kpi.label, "—", delta=NOT_ENOUGH_SNAPSHOTS, delta_color="off",
+                  delta_arrow="off", help=help_text, border=True)
         return
     value = format_value(current.value, current.unit)
     if estimated and current.value is not None:
