@@ -193,6 +193,11 @@ def first_sync() -> None:
         if result.ok:
             st.success(f"First sync done: **{md_text(result.label)}** is on Overview now "
                        f"({result.videos_seen:,} videos).", icon=":material/sync:")
+        elif result.status == "partial" and result.missing_scopes:
+            # Only what the grant allows was read; the connect note above already says what
+            # is missing, so this is not a second warning.
+            st.info(f"First sync done for what **{md_text(result.label)}** allows.",
+                    icon=":material/sync:")
         elif result.already_running:
             st.info(f"A sync of **{md_text(result.label)}** is already running; Overview "
                     "fills in when it finishes.", icon=":material/sync:")

@@ -136,16 +136,26 @@ def _account_card(account, now: datetime, tz: str) -> None:
 def _grant_more(account, missing) -> None:
     """Ask only for the features the person ticks, never every missing permission."""
     oid = account.open_id
-    with st.popover("Grant more", icon=":material/add_moderator:"):
-        st.caption(f"Ask {md_text(account.display_name or 'the creator')} for:")
+    open_key = f"grant_open_{oid}"
+    if not st.session_state.get(open_key):
+        if st.button("Grant more", key=f"grant_more_{oid}", icon=":material/add_moderator:"):
+            st.session_state[open_key] = True
+            st.rerun()
+        return
+    name = md_text(account.display_name or "the creator")
+    with st.container(border=True):
+        st.caption(f"Ask {name} for:")
         chosen = [f.feature for f in missing
                   if st.checkbox(f.label, key=f"grant_{f.feature}_{oid}", help=f.reason)]
-        st.caption("TikTok shows the account logged in there: make sure it is "
-                   f"{md_text(account.display_name or 'this creator')}.")
+        st.caption(f"TikTok shows the account logged in there: make sure it is {name}.")
         if st.button("Ask on TikTok", key=f"grant_{oid}", type="primary", disabled=not chosen):
+            st.session_state.pop(open_key, None)
             begin_connect(gate.current_actor(),
                           sorted(account.granted_scopes | set(scopes_for(chosen))),
                           purpose="grant_more", target=oid, add_another=True)
+        if st.button("Cancel", key=f"grant_cancel_{oid}"):
+            st.session_state.pop(open_key, None)
+            st.rerun()
 
 
 def _actions(account) -> None:

@@ -77,7 +77,9 @@ def test_partial_consent_is_explained_and_offers_grant_more():
     assert "Analytics is limited: username, bio and verified badge are not shown" in page
     assert scope_codes_outside_permission_lists(page) == []
     # Grant more asks only for what is ticked: nothing ticked, nothing to ask.
-    assert at.button(key=f"grant_{list_accounts_for(rt)[0].open_id}").disabled
+    oid = list_accounts_for(rt)[0].open_id
+    at.button(key=f"grant_more_{oid}").click().run()
+    assert at.button(key=f"grant_{oid}").disabled
 
 
 def test_replayed_successful_callback_lands_quietly_as_already_connected():

@@ -81,6 +81,7 @@ def test_grant_more_asks_only_for_the_ticked_feature():
     rt = current_runtime()
     jo = connect_demo(rt, "trailrunnerjo", scopes=["user.info.basic", "video.list"])
     at = open_page("accounts")
+    at.button(key=f"grant_more_{jo.open_id}").click().run()
     assert at.button(key=f"grant_{jo.open_id}").disabled  # nothing ticked, nothing asked
     at.checkbox(key=f"grant_drafts_{jo.open_id}").check().run()
     at.button(key=f"grant_{jo.open_id}").click().run()
