@@ -170,7 +170,7 @@ def growth_lines(
         subtitle += f" · not indexed (started at 0): {', '.join(map(plot_label, left_out))}"
     _title(fig, title, subtitle)
     fig.update_yaxes(
-        title_text="Growth since the start of the period (%)",
+        title_text="Growth since start (%)",
         tickformat="+.1f",
         rangemode="normal",
         zeroline=True,

@@ -108,5 +108,10 @@ def test_three_accounts_compared_at_both_widths(three_creators_app, browser):
             assert wide.is_visible() == (width > 640)
             assert narrow.is_visible() == (width <= 640)
             _shoot(page, out / f"overview-compare-{width}.png")
+            if width > 640:  # growth in %: every account from 0 at the period's start
+                page.get_by_test_id("stButtonGroup").get_by_text("Growth %").click()
+                wait_for_app(page)
+                page.get_by_text("Follower growth (%)").wait_for()
+                _shoot(page, out / "overview-growth-1400.png")
         finally:
             context.close()
