@@ -177,3 +177,26 @@ def test_system_actor_may_sync_and_is_named():
     assert SYSTEM_ACTOR.can("sync")
     assert not SYSTEM_ACTOR.can("connect")
     assert "Automatic" in SYSTEM_ACTOR.name
+
+
+def test_scheduled_run_syncs_every_active_account_as_the_system_actor(
+    settings, db, keyring, sandbox
+):
+    from tests.services.test_sync import connect
+
+    luna = connect(db, settings, keyring, sandbox, "lunakitchen")
+    jo = connect(db, settings, keyring, sandbox, "trailrunnerjo")
+    db.execute("UPDATE accounts SET status = 'needs_reconnect' WHERE open_id = ?", [jo])
+    clock = FakeClock(datetime.now(UTC))
+    db.execute("INSERT INTO sync_schedule (id, last_run_at) VALUES (1, 0)")
+    scheduler = SyncScheduler(settings, clock=clock)  # the real sync
+    assert scheduler.tick() is True
+    runs = db.execute("SELECT open_id, status FROM sync_runs").fetchall()
+    assert runs == [(luna, "succeeded")]  # active accounts only
+    audit = db.execute(
+        "SELECT actor_email, outcome, open_id FROM audit_events WHERE action = 'sync'"
+    ).fetchall()
+    assert (SYSTEM_ACTOR.email, "ok", luna) in audit
+    status = schedule_status(db, settings.sync_every_s, clock())
+    assert status.failures == 0 and status.last_outcome == "ok"
+    assert status.next_run_at == int(clock().timestamp()) + settings.sync_every_s
