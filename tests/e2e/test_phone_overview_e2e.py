@@ -6,6 +6,7 @@ history), then `streamlit run` serves it: the sandbox's state lives in the data 
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -115,3 +116,22 @@ def test_three_accounts_compared_at_both_widths(three_creators_app, browser):
                 _shoot(page, out / "overview-growth-1400.png")
         finally:
             context.close()
+
+
+def test_view_survives_navigation_and_reload(three_creators_app, browser):
+    url = f"{three_creators_app.url}/?accounts=@quietpotter,@trailrunnerjo&period=90d"
+    context, page = _open(browser, url, 1400)
+    try:
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Videos").click()
+        wait_for_app(page)
+        page.wait_for_url(re.compile(r".*/videos\?.*"))
+        assert "period=90d" in page.url
+        assert re.search(r"accounts=(@|%40)quietpotter(,|%2C)(@|%40)trailrunnerjo", page.url)
+        page.reload()
+        wait_for_app(page, timeout=60_000)
+        picked = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect")
+        assert "quiet potter" in picked.inner_text()
+        assert "Luna" not in picked.inner_text()
+        assert "90d" in page.url
+    finally:
+        context.close()
