@@ -22,9 +22,12 @@ CHAR_PX, PADDING_PX = 8, 16
 #: the next sync still fits.
 MIN_NUMBER_CHARS = 10
 MIN_TITLE_PX = 140
+#: The pinned title and link leave Views on screen at 390 px (checkbox 32 + 160 + 64 + 96 =
+#: 352 px of the phone's 356).
+MAX_TITLE_PX = 160
 
 FIXED_PX = {
-    "cover": 56, "link": 72, "account": 120, "posted": 104, "engagement": 96,
+    "cover": 56, "link": 64, "account": 120, "posted": 104, "engagement": 96,
     "views_per_day": 88, "trend": 100,
 }
 NUMBER_COLUMNS = ("views", "likes")
@@ -57,14 +60,15 @@ def frame(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
 
 
 def widths(table: pd.DataFrame) -> dict[str, int]:
-    """Pixel width per column: numbers fit their widest value, the title takes the rest."""
+    """Pixel width per column: numbers fit their widest value, the title takes what is left
+    (up to MAX_TITLE_PX)."""
     out = {c: FIXED_PX[c] for c in table.columns if c in FIXED_PX}
     for column in NUMBER_COLUMNS:
         if column in table:
             values = table[column].dropna()
             chars = max([len(f"{v:,.0f}") for v in values] + [MIN_NUMBER_CHARS])
             out[column] = chars * CHAR_PX + PADDING_PX
-    out["title"] = max(MIN_TITLE_PX, TABLE_WIDTH_PX - sum(out.values()))
+    out["title"] = max(MIN_TITLE_PX, min(MAX_TITLE_PX, TABLE_WIDTH_PX - sum(out.values())))
     return out
 
 
@@ -98,10 +102,10 @@ def column_config(table: pd.DataFrame) -> dict:
     return {k: v for k, v in config.items() if k in table.columns}
 
 
-#: After the pinned title and link, the numbers come first: on a phone they are the first
-#: thing a sideways swipe shows.
-ORDER = ("title", "link", "cover", "views", "views_per_day", "trend", "engagement", "likes",
-         "account", "posted")
+#: After the pinned title and link, the numbers come first: at 390 px Views is on screen
+#: beside them and the rest is one sideways swipe away; the cover comes last.
+ORDER = ("title", "link", "views", "views_per_day", "trend", "engagement", "likes", "account",
+         "posted", "cover")
 
 
 def show(table: pd.DataFrame, *, key: str, height: int = 420):
