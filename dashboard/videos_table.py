@@ -27,8 +27,13 @@ MIN_TITLE_PX = 140
 MAX_TITLE_PX = 160
 
 FIXED_PX = {
-    "cover": 56, "link": 64, "account": 120, "posted": 104, "engagement": 96,
-    "views_per_day": 88, "trend": 100,
+    "cover": 56,
+    "link": 64,
+    "account": 120,
+    "posted": 104,
+    "engagement": 96,
+    "views_per_day": 88,
+    "trend": 100,
 }
 NUMBER_COLUMNS = ("views", "likes")
 
@@ -77,25 +82,29 @@ def column_config(table: pd.DataFrame) -> dict:
     config = {
         "cover": st.column_config.ImageColumn("Cover", width=w["cover"]),
         "title": st.column_config.TextColumn("Title", width=w["title"], pinned=True),
-        "link": st.column_config.LinkColumn("TikTok", display_text="Open ↗", width=w["link"],
-                                            pinned=True),
+        "link": st.column_config.LinkColumn(
+            "TikTok", display_text="Open ↗", width=w["link"], pinned=True
+        ),
         "account": st.column_config.TextColumn("Account", width=w.get("account")),
-        "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY",
-                                                  width=w["posted"]),
+        "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY", width=w["posted"]),
         "views": st.column_config.NumberColumn("Views", format="localized", width=w["views"]),
         "likes": st.column_config.NumberColumn("Likes", format="localized", width=w.get("likes")),
         "engagement": st.column_config.NumberColumn(
-            "Engagement", format="%.2f%%", width=w["engagement"],
-            help="(likes + comments + shares) / views, lifetime — derived from TikTok's "
-            "counters",
+            "Engagement",
+            format="%.2f%%",
+            width=w["engagement"],
+            help="(likes + comments + shares) / views, lifetime — derived from TikTok's counters",
         ),
         "views_per_day": st.column_config.TextColumn(
-            "Views/day", width=w["views_per_day"], alignment="right",
+            "Views/day",
+            width=w["views_per_day"],
+            alignment="right",
             help="Views gained over the last day between Reelboard snapshots; “new” until a "
             "video has 12 h of snapshots",
         ),
         "trend": st.column_config.BarChartColumn(
-            "Views per day", width=w["trend"],
+            "Views per day",
+            width=w["trend"],
             help="Views gained per day between Reelboard snapshots, oldest first",
         ),
     }
@@ -104,14 +113,30 @@ def column_config(table: pd.DataFrame) -> dict:
 
 #: After the pinned title and link, the numbers come first: at 390 px Views is on screen
 #: beside them and the rest is one sideways swipe away; the cover comes last.
-ORDER = ("title", "link", "views", "views_per_day", "trend", "engagement", "likes", "account",
-         "posted", "cover")
+ORDER = (
+    "title",
+    "link",
+    "views",
+    "views_per_day",
+    "trend",
+    "engagement",
+    "likes",
+    "account",
+    "posted",
+    "cover",
+)
 
 
 def show(table: pd.DataFrame, *, key: str, height: int = 420):
     """Draw the table (single-row selection); returns Streamlit's selection event."""
     return st.dataframe(
-        table, column_config=column_config(table), hide_index=True, on_select="rerun",
-        selection_mode="single-row", key=key, height=height, row_height=56,
+        table,
+        column_config=column_config(table),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        height=height,
+        row_height=56,
         column_order=[c for c in ORDER if c in table.columns],
     )

@@ -79,8 +79,10 @@ def _chart(at: AppTest, key_part: str) -> dict:
 def test_insights_sections_follow_the_period_or_say_all_time(history_runtime):
     week, quarter = _insights("Last 7 days"), _insights("Last 90 days")
     assert not week.exception and not quarter.exception
-    points = [sum(len(t.get("x", [])) for t in _chart(a, "against the account").get("data", []))
-              for a in (week, quarter)]
+    points = [
+        sum(len(t.get("x", [])) for t in _chart(a, "against the account").get("data", []))
+        for a in (week, quarter)
+    ]
     assert points[0] < points[1], points
     tags = [_chart(a, "Hashtags")["data"] for a in (week, quarter)]
     assert tags[0] != tags[1]
@@ -122,12 +124,19 @@ def _card_app():
     from dashboard.components import kpi_card
     from services import metrics as m
 
-    est = m.Metric(504, m.SNAPSHOT_DIFFERENCE, None, "spread", "followers_gained",
-                   estimated_share=0.3)
+    est = m.Metric(
+        504, m.SNAPSHOT_DIFFERENCE, None, "spread", "followers_gained", estimated_share=0.3
+    )
     prev = m.Metric(504, m.SNAPSHOT_DIFFERENCE, None, None, "followers_gained")
     kpi_card(m.Kpi("followers_gained", "Followers gained", est, prev), "UTC")
-    gone = m.Metric(None, m.SNAPSHOT_DIFFERENCE, None, "Not enough snapshots: …",
-                    "views_gained", estimated_share=0.9)
+    gone = m.Metric(
+        None,
+        m.SNAPSHOT_DIFFERENCE,
+        None,
+        "Not enough snapshots: …",
+        "views_gained",
+        estimated_share=0.9,
+    )
     kpi_card(m.Kpi("views_gained", "Views gained", gone, prev), "UTC")
     st.caption("cards drawn")
 
