@@ -186,7 +186,7 @@ def test_partial_consent_keeps_granted_scopes_and_asks_only_allowed_fields(
     features = account.features
     assert not features["analytics"].available
     assert features["analytics"].missing == ("user.info.profile", "user.info.stats")
-    assert not features["publishing"].available and "video.publish" in \
+    assert not features["publishing"].available and "posted directly" in \
         features["publishing"].reason
     assert list_accounts(db)[0].granted_scopes == frozenset(BASIC_LIST)
 
