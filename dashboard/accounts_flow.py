@@ -43,8 +43,11 @@ _SCRUB_URL = (
 
 
 def _friendly_features(account) -> str:
-    limited = [f.reason for f in account.features.values()
-               if not f.available and set(f.missing) & account.declined_scopes]
+    limited = [
+        f.reason
+        for f in account.features.values()
+        if not f.available and set(f.missing) & account.declined_scopes
+    ]
     return " ".join(limited)
 
 
@@ -66,30 +69,43 @@ def handle_callback() -> None:
     try:
         with runtime.database() as db:
             account = complete_connect(
-                db, runtime.client(), runtime.keyring(), params, actor=actor,
+                db,
+                runtime.client(),
+                runtime.keyring(),
+                params,
+                actor=actor,
                 redirect_uri=runtime.settings().redirect_uri,
             )
         # Names come from TikTok: shown as text, never as Markdown (security.md §5.6 X5).
         st.session_state[FLASH_KEY] = ("success", f"Connected **{md_text(account.label)}**.")
         if account.declined_scopes:
             st.session_state[FLASH_KEY] = (
-                "warning", f"Connected **{md_text(account.label)}**, but the creator did not "
-                "approve everything asked for. " + _friendly_features(account))
+                "warning",
+                f"Connected **{md_text(account.label)}**, but the creator did not "
+                "approve everything asked for. " + _friendly_features(account),
+            )
         if actor.can("sync"):
             st.session_state[FIRST_SYNC_KEY] = account.open_id
     except AlreadyConnected as exc:
         st.session_state[FLASH_KEY] = (
-            "info", f"**{md_text(exc.account.label)}** is already connected.")
+            "info",
+            f"**{md_text(exc.account.label)}** is already connected.",
+        )
     except DifferentCreator as exc:
         st.session_state[CHOICE_KEY] = {
-            "id": exc.pending_id, "expected": exc.expected, "returned": exc.returned,
-            "connected": exc.returned_is_connected, "purpose": exc.purpose,
+            "id": exc.pending_id,
+            "expected": exc.expected,
+            "returned": exc.returned,
+            "connected": exc.returned_is_connected,
+            "purpose": exc.purpose,
         }
     except ConnectError as exc:
         if exc.step == "access_denied" and params.get("error") == ["access_denied"]:
             # The person chose Cancel on TikTok's consent screen: a choice, not a failure.
-            st.session_state[FLASH_KEY] = ("info", "Not connected — you cancelled on TikTok. "
-                                                   "Nothing was stored.")
+            st.session_state[FLASH_KEY] = (
+                "info",
+                "Not connected — you cancelled on TikTok. Nothing was stored.",
+            )
         else:
             # Session state keeps plain text only (DESIGN.md), never the exception object.
             st.session_state[FLASH_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
@@ -136,18 +152,27 @@ def other_creator_choice() -> None:
             f"{expected}'s card, but the TikTok consent screen was answered as {returned} "
             f"(it offers whoever is logged in to TikTok in this browser). {expected} is "
             "unchanged; nothing has been stored yet.",
-            icon=":material/person_alert:")
-        keep_label = (f"Update {choice['returned']}'s permissions" if choice["connected"]
-                      else f"Keep {choice['returned']} as a new account")
+            icon=":material/person_alert:",
+        )
+        keep_label = (
+            f"Update {choice['returned']}'s permissions"
+            if choice["connected"]
+            else f"Keep {choice['returned']} as a new account"
+        )
         keep, discard = st.columns(2)
         if keep.button(keep_label, key="other_creator_keep", type="primary"):
             _decide(keep=True)
-        if discard.button("Discard it", key="other_creator_discard",
-                          help="Stores nothing. A creator that is not connected also has "
-                               "this new permission removed at TikTok."):
+        if discard.button(
+            "Discard it",
+            key="other_creator_discard",
+            help="Stores nothing. A creator that is not connected also has "
+            "this new permission removed at TikTok.",
+        ):
             _decide(keep=False)
-        st.caption(f"To change {expected}, log in to TikTok as {expected} first, then press "
-                   f"{action} again.")
+        st.caption(
+            f"To change {expected}, log in to TikTok as {expected} first, then press "
+            f"{action} again."
+        )
 
 
 def _decide(*, keep: bool) -> None:
@@ -157,13 +182,16 @@ def _decide(*, keep: bool) -> None:
         with runtime.database() as db:
             if keep:
                 account = keep_pending_grant(db, runtime.keyring(), choice["id"], actor=actor)
-                st.session_state[FLASH_KEY] = ("success",
-                                               f"Connected **{md_text(account.label)}**.")
+                st.session_state[FLASH_KEY] = (
+                    "success",
+                    f"Connected **{md_text(account.label)}**.",
+                )
                 if actor.can("sync"):
                     st.session_state[FIRST_SYNC_KEY] = account.open_id
             else:
-                message = discard_pending_grant(db, runtime.client(), runtime.keyring(),
-                                                choice["id"], actor=actor)
+                message = discard_pending_grant(
+                    db, runtime.client(), runtime.keyring(), choice["id"], actor=actor
+                )
                 st.session_state[FLASH_KEY] = ("info", md_text(message))
     except (AccountError, ConnectError, AccessDenied) as exc:
         st.session_state[FLASH_KEY] = ("error", (exc.step, str(exc), ""))
@@ -179,29 +207,43 @@ def first_sync() -> None:
     bar = st.progress(0.0, text="First sync: reading followers and videos…")
 
     def on_progress(done: int, total: int | None, message: str) -> None:
-        bar.progress(min(done / total, 1.0) if total else 0.0,
-                     text=md_text(message) if message else "First sync…")
+        bar.progress(
+            min(done / total, 1.0) if total else 0.0,
+            text=md_text(message) if message else "First sync…",
+        )
 
     try:
-        results = sync_accounts(runtime.settings(), [open_id], actor=gate.current_actor(),
-                                on_progress=on_progress)
+        results = sync_accounts(
+            runtime.settings(), [open_id], actor=gate.current_actor(), on_progress=on_progress
+        )
     except AccessDenied:
         bar.empty()
         return
     bar.empty()
     for result in results:
         if result.ok:
-            st.success(f"First sync done: **{md_text(result.label)}** is on Overview now "
-                       f"({result.videos_seen:,} videos).", icon=":material/sync:")
+            st.success(
+                f"First sync done: **{md_text(result.label)}** is on Overview now "
+                f"({result.videos_seen:,} videos).",
+                icon=":material/sync:",
+            )
         elif result.status == "partial" and result.missing_scopes:
             # Only what the grant allows was read; the connect note above already says what
             # is missing, so this is not a second warning.
-            st.info(f"First sync done for what **{md_text(result.label)}** allows.",
-                    icon=":material/sync:")
+            st.info(
+                f"First sync done for what **{md_text(result.label)}** allows.",
+                icon=":material/sync:",
+            )
         elif result.already_running:
-            st.info(f"A sync of **{md_text(result.label)}** is already running; Overview "
-                    "fills in when it finishes.", icon=":material/sync:")
+            st.info(
+                f"A sync of **{md_text(result.label)}** is already running; Overview "
+                "fills in when it finishes.",
+                icon=":material/sync:",
+            )
         else:
-            st.warning(f"First sync of **{md_text(result.label)}** did not finish: "
-                       f"{md_text(result.error or result.status)} Press Sync now on Overview "
-                       "to try again.", icon=":material/sync_problem:")
+            st.warning(
+                f"First sync of **{md_text(result.label)}** did not finish: "
+                f"{md_text(result.error or result.status)} Press Sync now on Overview "
+                "to try again.",
+                icon=":material/sync_problem:",
+            )

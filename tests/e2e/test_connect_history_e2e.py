@@ -20,8 +20,9 @@ def _no_error(page) -> None:
 
 def test_back_after_connect_never_replays_the_callback(app_server, page):
     seen: list[str] = []
-    page.on("framenavigated", lambda frame: seen.append(frame.url)
-            if frame == page.main_frame else None)
+    page.on(
+        "framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None
+    )
     page.goto(f"{app_server.url}/accounts")
     wait_for_app(page)
     page.get_by_role("button", name=re.compile("Connect (a TikTok|another) account")).click()

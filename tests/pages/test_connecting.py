@@ -19,9 +19,13 @@ from tests.pages.test_accounts_page import scope_codes_outside_permission_lists
 ANALYTICS = ["user.info.basic", "user.info.profile", "user.info.stats", "video.list"]
 ALL_PAGES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "pages").glob("*.py"))
 # Engineering words a marketer should never read (issue 10 item 16).
-BANNED = [re.compile(r"\d[\d,]* requests?\b"), re.compile(r"\d[\d,]* rows?\b"),
-          re.compile(r"run\(s\)"),
-          re.compile(r"account-day"), re.compile(r"day\(s\)")]
+BANNED = [
+    re.compile(r"\d[\d,]* requests?\b"),
+    re.compile(r"\d[\d,]* rows?\b"),
+    re.compile(r"run\(s\)"),
+    re.compile(r"account-day"),
+    re.compile(r"day\(s\)"),
+]
 
 
 def _accounts(rt):
@@ -31,8 +35,16 @@ def _accounts(rt):
 
 def _callback(rt, creator, *, scopes=ANALYTICS, purpose="connect", target=None):
     with open_db(rt.settings.database_path) as db:
-        url = start_connect(db, rt.settings, rt.keyring, actor=LOCAL_ACTOR, scopes=scopes,
-                            purpose=purpose, target_open_id=target, add_another=True)
+        url = start_connect(
+            db,
+            rt.settings,
+            rt.keyring,
+            actor=LOCAL_ACTOR,
+            scopes=scopes,
+            purpose=purpose,
+            target_open_id=target,
+            add_another=True,
+        )
     return {k: v[0] for k, v in consent_params(rt, url, creator).items()}
 
 
@@ -70,8 +82,9 @@ def test_grant_more_answered_by_another_creator_offers_keep_or_discard():
 def test_grant_more_keep_adds_the_other_creator_as_a_new_account():
     rt = current_runtime()
     jo = connect_demo(rt, "trailrunnerjo", requested=("user.info.basic",))
-    at = open_page("accounts", query=_callback(rt, "lunakitchen", purpose="grant_more",
-                                               target=jo.open_id))
+    at = open_page(
+        "accounts", query=_callback(rt, "lunakitchen", purpose="grant_more", target=jo.open_id)
+    )
     at.button(key="other_creator_keep").click().run()
     assert not at.exception
     assert {a.display_name for a in _accounts(rt)} == {"Jo on the Trails", "Luna's Kitchen"}
@@ -87,8 +100,10 @@ def test_grant_more_asks_only_for_the_ticked_feature():
     at.button(key=f"grant_{jo.open_id}").click().run()
     assert "Opening TikTok" in texts(at)
     with open_db(rt.settings.database_path) as db:
-        (raw,) = db.execute("SELECT requested_scopes FROM oauth_states "
-                            "WHERE consumed_at IS NULL AND purpose = 'grant_more'").fetchone()
+        (raw,) = db.execute(
+            "SELECT requested_scopes FROM oauth_states "
+            "WHERE consumed_at IS NULL AND purpose = 'grant_more'"
+        ).fetchone()
     assert parse_scopes(raw) == {"user.info.basic", "video.list", "video.upload"}
 
 
@@ -129,12 +144,14 @@ def test_every_page_speaks_the_marketers_language_after_a_sync(synced_runtime, n
 def test_sync_now_and_demo_history_summaries_speak_the_marketers_language(synced_runtime):
     at = open_page("overview")
     at.button(key="sync_now").click().run()
-    summary = " ".join(e.value for kind in ("success", "warning", "info")
-                       for e in getattr(at, kind))
+    summary = " ".join(
+        e.value for kind in ("success", "warning", "info") for e in getattr(at, kind)
+    )
     assert "Luna" in summary
     at.number_input(key="demo_days").set_value(2).run()
     at.button(key="demo_history").click().run()
-    summary += " ".join(e.value for kind in ("success", "warning", "info")
-                        for e in getattr(at, kind))
+    summary += " ".join(
+        e.value for kind in ("success", "warning", "info") for e in getattr(at, kind)
+    )
     assert "Demo history" in summary
     assert [p.pattern for p in BANNED if p.search(summary)] == []
