@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard import nav
+from services.metrics import ESTIMATED_SHARE_LIMIT, NOT_ENOUGH_SNAPSHOTS
 from services.safe_text import plain_text
 
 PERIOD_PRESETS = {"Last 7 days": 7, "Last 28 days": 28, "Last 90 days": 90, "Custom": None}
@@ -114,6 +115,35 @@ def empty_state(title: str, body: str, *, icon: str = ":material/insights:",
             st.page_link(nav.page("accounts"), label="Go to Accounts", icon=":material/link:")
 
 
+# The analytics permissions whose absence leaves Overview, Videos and Insights empty however
+# often the account syncs, in the words the marketer sees (codes stay on the Accounts card).
+_ANALYTICS_PERMISSIONS = {
+    "user.info.stats": "follower, like and video counts",
+    "video.list": "videos and their views",
+}
+
+
+def missing_permission_notice(account) -> bool:
+    """If ``account`` never allowed reading its stats or videos, say which permission is
+    missing and offer Grant more (instead of "No snapshots yet: run a sync", which no sync can
+    fix). Returns whether a notice was shown."""
+    missing = [words for scope, words in _ANALYTICS_PERMISSIONS.items()
+               if scope not in account.granted_scopes]
+    if not missing:
+        return False
+    from dashboard.text import md_text  # the account name comes from TikTok: text only
+
+    st.warning(
+        f"**{md_text(account.label)}** has not allowed Reelboard to read its "
+        f"{' or its '.join(missing)}, so syncing cannot fill this in. An admin can ask the "
+        "creator for it with **Grant more** on the Accounts page.",
+        icon=":material/lock:",
+    )
+    st.page_link(nav.page("accounts"), label="Grant more on Accounts",
+                 icon=":material/add_moderator:")
+    return True
+
+
 def format_value(value: float | int | None, unit: str = "count") -> str:
     if value is None:
         return "—"
@@ -124,23 +154,40 @@ def format_value(value: float | int | None, unit: str = "count") -> str:
     return f"{value:,.0f}"
 
 
-def kpi_card(kpi, tz: str) -> None:
-    """A KPI with its period-over-period change and, on hover, where the number comes from."""
+def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
+    """A KPI with its period-over-period change and, on hover, where the number comes from.
+
+    ``estimated`` (default: from ``kpi.current.estimated_share``) marks a figure partly spread
+    across a gap in snapshots: "≈" before it and "estimated" where the change would be (a
+    change between estimates is not news). A figure withheld because it would be mostly an
+    estimate shows "—" with "Not enough snapshots" under it.
+    """
     current, previous = kpi.current, kpi.previous
+    if estimated is None:
+        estimated = current.estimated
+    source = current.source(tz)
+    help_text = f"{source}. Previous period: {format_value(previous.value, previous.unit)}."
+    if current.note:
+        help_text += f" {current.note}"
+    if current.value is None and current.estimated_share > ESTIMATED_SHARE_LIMIT:
+        # The words go where the change would be: a card's value slot fits a number only.
+        st.metric(kpi.label, "—", delta=NOT_ENOUGH_SNAPSHOTS, delta_color="off",
+                  delta_arrow="off", help=help_text, border=True)
+        return
+    value = format_value(current.value, current.unit)
+    if estimated and current.value is not None:
+        st.metric(kpi.label, f"≈{value}", delta="estimated", delta_color="off",
+                  delta_arrow="off", help=help_text, border=True)
+        return
     delta = None
-    if kpi.change is not None:
+    if kpi.change is not None and not previous.estimated:
         if current.unit == "ratio":
             delta = f"{kpi.change * 100:+.2f} pp"
         elif kpi.change_pct is not None:
             delta = f"{kpi.change_pct:+.1%}"
         else:
             delta = f"{kpi.change:+,.0f}"
-    source = current.source(tz)
-    help_text = f"{source}. Previous period: {format_value(previous.value, previous.unit)}."
-    if current.note:
-        help_text += f" {current.note}"
-    st.metric(kpi.label, format_value(current.value, current.unit), delta=delta,
-              help=help_text, border=True)
+    st.metric(kpi.label, value, delta=delta, help=help_text, border=True)
 
 
 def chart(fig, *, key: str) -> None:

@@ -40,12 +40,20 @@ KEY = "publish_"  # every widget key of the form starts with this
 # ---------------------------------------------------------------- pure decisions
 
 
+_PERMISSION_WORDS = {
+    "video.publish": "post videos directly to the creator's profile",
+    "video.upload": "send videos to the creator's TikTok drafts",
+}
+
+
 def mode_problems(granted_scopes: Iterable[str]) -> dict[str, str]:
     """Modes the grant does not allow → why, naming the missing TikTok permission."""
     granted = set(granted_scopes)
     return {
-        mode: f"{MODE_LABELS[mode]} needs the `{MODE_SCOPES[mode]}` permission, which this "
-        "account's grant lacks."
+        # In words: the scope codes appear once, in the Accounts card's permissions list.
+        mode: f"{MODE_LABELS[mode]} needs permission to "
+        f"{_PERMISSION_WORDS.get(MODE_SCOPES[mode], 'do this')}, which this account has not "
+        "given. An admin can ask for it with Grant more."
         for mode in MODES
         if MODE_SCOPES[mode] not in granted
     }

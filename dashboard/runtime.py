@@ -25,6 +25,7 @@ from services.config import (
 )
 from services.db import open_db
 from services.runtime import Runtime, start_runtime
+from services.schedule import SyncScheduler
 
 log = logging.getLogger("reelboard")
 
@@ -56,6 +57,8 @@ def serving_problems() -> list[str]:
 
 
 _STARTED: list[Runtime] = []
+#: The automatic sync's scheduler of each runtime (by id), stopped with it.
+_SCHEDULERS: dict[int, SyncScheduler] = {}
 
 
 @st.cache_resource(show_spinner="Starting Reelboard…")
@@ -64,12 +67,22 @@ def _runtime(fingerprint: str) -> Runtime:
     settings = load_settings(_secrets_dict(), app_url=_app_url())
     rt = start_runtime(settings)
     _STARTED.append(rt)
+    # One scheduler per process: a configuration change replaces the old runtime's one (its
+    # lease is handed back, so this one takes over at once). Which process of the data dir
+    # actually runs the syncs is decided by the schedule's lease (services.schedule).
+    for old in list(_SCHEDULERS):
+        _SCHEDULERS.pop(old).stop()
+    scheduler = SyncScheduler(rt.settings)
+    scheduler.start()
+    _SCHEDULERS[id(rt)] = scheduler
     return rt
 
 
 def shutdown() -> None:
     """Stop every runtime this process started (tests; a config change leaves old ones)."""
     _runtime.clear()
+    while _SCHEDULERS:
+        _SCHEDULERS.popitem()[1].stop()
     while _STARTED:
         _STARTED.pop().stop()
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import gate, identity, runtime, selection
-from dashboard.components import account_picker, period_picker, sandbox_banner
+from dashboard import gate, identity, layout, runtime, selection
+from dashboard.components import sandbox_banner
 from dashboard.oauth import begin_connect
 from dashboard.text import md_text
 from services.access import Actor
 from services.accounts import list_accounts
+from services.schedule import sync_troubles
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -35,10 +36,18 @@ def render_sidebar(actor: Actor) -> None:
     if settings.is_sandbox:
         with st.sidebar:
             sandbox_banner()
+    layout.inject_css()
     with runtime.database() as db:
         accounts = [a for a in list_accounts(db) if a.status != "disconnected"]
-    account_picker(accounts, may_connect=actor.can("connect"))
-    selection.remember_period(period_picker(settings.timezone))
+        troubles = sync_troubles(db)
+    selection.restore(accounts, actor, settings.timezone)
+    selection.account_picker(accounts, may_connect=actor.can("connect"))
+    chosen = selection.period_picker(settings.timezone)
+    selection.remember_period(chosen)
+    selection.persist(accounts, actor, chosen)
+    # Syncs that keep failing show on every page (names and TikTok's words: text only).
+    for trouble in troubles:
+        st.warning(md_text(trouble), icon=":material/sync_problem:")
     needs = [a for a in accounts if a.status == "needs_reconnect"]
     if needs:
         names = ", ".join(md_text(a.display_name or a.open_id[:8]) for a in needs)
@@ -53,5 +62,10 @@ def render_sidebar(actor: Actor) -> None:
         if actor.can("reconnect") and st.button(
             label, key="reconnect_banner", type="primary", icon=":material/link:"
         ):
-            begin_connect(actor, sorted(first.granted_scopes), purpose="reconnect",
-                          target=first.open_id, add_another=True)
+            begin_connect(
+                actor,
+                sorted(first.granted_scopes),
+                purpose="reconnect",
+                target=first.open_id,
+                add_another=True,
+            )

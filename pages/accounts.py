@@ -10,20 +10,14 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import gate, runtime
+from dashboard import accounts_flow, gate, runtime
 from dashboard.oauth import begin_connect
 from dashboard.text import md_text
-from services.access import AccessDenied
-from services.accounts import (
-    CALLBACK_KEYS,
-    ConnectError,
-    complete_connect,
-    disconnect,
-    list_accounts,
-)
-from services.tiktok.scopes import FEATURES, explain_scope, scopes_for
+from services.accounts import disconnect, list_accounts
+from services.metrics import format_time
+from services.tiktok.scopes import FEATURES, permission_words, scopes_for
 
-RESULT_KEY = "accounts_flash"
+RESULT_KEY = accounts_flow.FLASH_KEY
 
 FEATURE_HELP = {
     "analytics": "Profile, follower and like counts, your public videos and their views, "
@@ -32,54 +26,6 @@ FEATURE_HELP = {
     "publishing": "Post a video straight to the creator's profile from the Publish screen.",
     "drafts": "Send a video to the creator's TikTok inbox to finish and post from the app.",
 }
-
-
-def _handle_callback() -> None:
-    """TikTok sent the browser back here: finish the connection once, then clean the URL."""
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
-    if not set(CALLBACK_KEYS) & params.keys():
-        return
-    try:
-        with runtime.database() as db:
-            account = complete_connect(
-                db, runtime.client(), runtime.keyring(), params, actor=gate.current_actor(),
-                redirect_uri=runtime.settings().redirect_uri,
-            )
-        # Names come from TikTok: shown as text, never as Markdown (security.md §5.6 X5).
-        st.session_state[RESULT_KEY] = ("success", f"Connected **{md_text(account.label)}**.")
-        if account.declined_scopes:
-            limited = [f.reason for f in account.features.values()
-                       if set(f.missing) & account.declined_scopes]
-            st.session_state[RESULT_KEY] = (
-                "warning", f"Connected **{md_text(account.label)}**, but the creator did not grant "
-                f"{', '.join(sorted(account.declined_scopes))}. " + " ".join(limited))
-    except ConnectError as exc:
-        # Session state keeps plain text only (DESIGN.md), never the exception object.
-        st.session_state[RESULT_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
-    except AccessDenied as exc:
-        st.session_state[RESULT_KEY] = ("error", (exc.step, exc.message, ""))
-    # Never leave the code or state in the address bar or history (security.md R10, C13).
-    st.query_params.clear()
-    st.rerun()
-
-
-def _show_flash() -> None:
-    flash = st.session_state.pop(RESULT_KEY, None)
-    if not flash:
-        return
-    kind, payload = flash
-    if kind == "error":
-        step, explanation, fix = payload
-        st.error(
-            # The explanation can quote the callback's own `error` parameter: text, not Markdown.
-            f"**Connecting failed ({step.replace('_', ' ')})** — {md_text(explanation)}\n\n"
-            f"{md_text(fix)}",
-            icon=":material/error:",
-        )
-    elif kind == "warning":
-        st.warning(payload, icon=":material/warning:")  # built with md_text where it quotes TikTok
-    else:
-        st.success(payload, icon=":material/check_circle:")
 
 
 def _connect_panel(has_accounts: bool) -> None:
@@ -100,11 +46,17 @@ def _connect_panel(has_accounts: bool) -> None:
             st.info("Tick at least one feature to connect an account.")
         scopes = scopes_for(chosen) if chosen else ()
         if scopes:
-            st.caption("TikTok permissions requested: " + ", ".join(f"`{s}`" for s in scopes))
+            with st.expander("TikTok permissions this asks for"):
+                _permission_list(scopes)
         label = "Connect a TikTok account" if not has_accounts else "Connect another account"
         if st.button(label, type="primary", disabled=not chosen, key="connect",
                      icon=":material/add_link:"):
             begin_connect(gate.current_actor(), scopes, add_another=has_accounts)
+
+
+def _permission_list(scopes) -> None:
+    # The one place scope codes appear: each permission once, in words, code in brackets.
+    st.markdown("\n".join(f"- {permission_words(s)} (`{s}`)" for s in sorted(scopes)))
 
 
 def _relative(moment: datetime | None, now: datetime) -> str:
@@ -124,7 +76,7 @@ def _relative(moment: datetime | None, now: datetime) -> str:
     return f"{text} ago" if past else f"in {text}"
 
 
-def _account_card(account, now: datetime) -> None:
+def _account_card(account, now: datetime, tz: str) -> None:
     with st.container(border=True):
         left, middle, right = st.columns([1, 3, 2], vertical_alignment="center")
         with left:
@@ -137,6 +89,10 @@ def _account_card(account, now: datetime) -> None:
             followers = (f"{account.follower_count:,} followers"
                          if account.follower_count is not None else "follower count not shared")
             st.markdown(f"{handle} · {followers}")
+            if account.follower_count is not None and account.follower_count_at is not None:
+                # The same reading Overview shows for this moment (both come from that sync).
+                st.caption(f"Followers as of {format_time(account.follower_count_at, tz)} "
+                           f"({_relative(account.follower_count_at, now)})")
             if account.status == "needs_reconnect":
                 reason = account.status_reason or "TikTok no longer accepts the stored grant."
                 st.error(f"Needs reconnecting — {md_text(reason)}", icon=":material/link_off:")
@@ -164,8 +120,7 @@ def _account_card(account, now: datetime) -> None:
                     st.markdown(f":orange[:material/block:] **{status.label}** — "
                                 f"{status.reason}")
             with st.expander("Granted TikTok permissions"):
-                for scope in sorted(account.granted_scopes):
-                    st.markdown(f"- `{scope}` — {explain_scope(scope)}")
+                _permission_list(account.granted_scopes)
         with health_col:
             st.markdown("**Token health**")
             st.markdown(
@@ -178,6 +133,31 @@ def _account_card(account, now: datetime) -> None:
             st.caption("Reelboard refreshes tokens automatically before they expire.")
 
 
+def _grant_more(account, missing) -> None:
+    """Ask only for the features the person ticks, never every missing permission."""
+    oid = account.open_id
+    open_key = f"grant_open_{oid}"
+    if not st.session_state.get(open_key):
+        if st.button("Grant more", key=f"grant_more_{oid}", icon=":material/add_moderator:"):
+            st.session_state[open_key] = True
+            st.rerun()
+        return
+    name = md_text(account.display_name or "the creator")
+    with st.container(border=True):
+        st.caption(f"Ask {name} for:")
+        chosen = [f.feature for f in missing
+                  if st.checkbox(f.label, key=f"grant_{f.feature}_{oid}", help=f.reason)]
+        st.caption(f"TikTok shows the account logged in there: make sure it is {name}.")
+        if st.button("Ask on TikTok", key=f"grant_{oid}", type="primary", disabled=not chosen):
+            st.session_state.pop(open_key, None)
+            begin_connect(gate.current_actor(),
+                          sorted(account.granted_scopes | set(scopes_for(chosen))),
+                          purpose="grant_more", target=oid, add_another=True)
+        if st.button("Cancel", key=f"grant_cancel_{oid}"):
+            st.session_state.pop(open_key, None)
+            st.rerun()
+
+
 def _actions(account) -> None:
     oid = account.open_id
     actor = gate.current_actor()
@@ -186,13 +166,9 @@ def _actions(account) -> None:
     ):
         begin_connect(actor, sorted(account.granted_scopes), purpose="reconnect", target=oid,
                       add_another=True)
-    missing = sorted({s for f in account.features.values() for s in f.missing})
-    if missing and account.status == "active" and st.button(
-        "Grant more", key=f"grant_{oid}", icon=":material/add_moderator:",
-        help="Ask the creator for: " + ", ".join(missing),
-    ):
-        begin_connect(actor, sorted(account.granted_scopes | set(missing)),
-                      purpose="grant_more", target=oid, add_another=True)
+    missing = [f for f in account.features.values() if not f.available]
+    if missing and account.status == "active":
+        _grant_more(account, missing)
     confirm_key = f"confirm_disconnect_{oid}"
     if not st.session_state.get(confirm_key):
         if st.button("Disconnect", key=f"disconnect_{oid}", icon=":material/link_off:"):
@@ -215,16 +191,19 @@ def _actions(account) -> None:
 
 
 def render() -> None:
-    _handle_callback()
+    accounts_flow.handle_callback()
     st.title("Accounts")
     st.caption("The TikTok creator accounts Reelboard can read (and post for). Tokens are "
                "encrypted on this server and never shown.")
-    _show_flash()
+    accounts_flow.show_flash()
+    accounts_flow.other_creator_choice()
+    accounts_flow.first_sync()
     with runtime.database() as db:
         accounts = list_accounts(db)
     active = [a for a in accounts if a.status != "disconnected"]
     gone = [a for a in accounts if a.status == "disconnected"]
     now = datetime.now(UTC)
+    tz = runtime.settings().timezone
     may_connect = gate.current_actor().can("connect")
     if not may_connect:
         st.info("Connecting, reconnecting and disconnecting accounts needs the admin role.",
@@ -235,13 +214,13 @@ def render() -> None:
         st.markdown("No accounts yet. An admin connects creators here — in sandbox mode, by "
                     "picking one of the demo creators on the consent screen.")
     for account in active:
-        _account_card(account, now)
+        _account_card(account, now, tz)
     if active and may_connect:
         _connect_panel(has_accounts=True)
     if gone:
         with st.expander(f"Disconnected accounts ({len(gone)})"):
             for account in gone:
-                _account_card(account, now)
+                _account_card(account, now, tz)
 
 
 render()

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, runtime, selection
-from dashboard.components import chart, empty_state, format_value
+from dashboard.components import chart, empty_state, format_value, missing_permission_notice
 from services import charts
 from services.metrics import PROVENANCE_LABELS
 from services.safe_text import cell_text
@@ -18,13 +18,14 @@ def _note(insight, tz: str) -> None:
         st.info(insight.note, icon=":material/hourglass_top:")
 
 
-def _velocity_table(velocity, titles: dict[str, str]) -> None:
-    frame = velocity.frame
+def _velocity_table(velocity, labels: dict[str, str]) -> None:
+    frame = velocity.frame.drop_duplicates("video_id")  # one row per video
     if len(frame) == 0:
         return
     marks = [c.removeprefix("views_") for c in frame.columns if c.startswith("views_")]
+    # Title and posting day (unique per video), never TikTok's id.
     shown = pd.DataFrame(
-        {"Video": frame["video_id"].map(lambda v: cell_text(titles.get(str(v), str(v))))})
+        {"Video": frame["video_id"].map(lambda v: cell_text(labels.get(str(v), "Video")))})
     for mark in marks:
         shown[f"Views after {mark}"] = frame[f"views_{mark}"].astype("float64")
     shown = shown.sort_values(shown.columns[1], ascending=False, na_position="last").head(15)
@@ -48,6 +49,8 @@ def render() -> None:
         return
     tz = runtime.settings().timezone
     period = selection.period()
+    for account in accounts:  # say which permission is missing, not "run a sync"
+        missing_permission_notice(account)
     ins = data.insights([a.open_id for a in accounts], period.start, period.end, tz)
     st.caption(
         f"{period.label()} · times in {tz} · each chart says where its numbers come "
@@ -60,7 +63,8 @@ def render() -> None:
     )
     with movers_tab:
         _note(ins.movers, tz)
-        chart(charts.top_movers_bar(ins.movers, tz=tz), key="movers")
+        chart(charts.top_movers_bar(ins.movers, tz=tz, labels=ins.velocity_titles),
+              key="movers")
     with velocity_tab:
         _note(ins.velocity_curves, tz)
         chart(
@@ -74,12 +78,20 @@ def render() -> None:
         _note(ins.outliers, tz)
         chart(charts.outlier_scatter(ins.outliers, tz=tz), key="outliers")
         st.caption(
-            "Each video's lifetime views against its account's median (videos at least "
-            "7 days old). Far above: learn from it. Far below: check the hook."
+            "Videos posted in this period: lifetime views against their account's median "
+            "over all its videos at least 7 days old. Far above: learn from it. Far below: "
+            "check the hook."
         )
     with timing_tab:
         _note(ins.heatmap, tz)
         chart(charts.posting_heatmap(ins.heatmap, tz=tz), key="heatmap")
+        st.caption(
+            "All time, not just this period: a time slot needs many posts to say anything. "
+            "Colour = share of the slot's posts above their account's median views (one viral "
+            "video cannot paint a slot; a slot with one post stays blank); the number in a "
+            "cell is how many posts it holds. "
+            "Posting rhythm below covers this period."
+        )
         cadence = ins.cadence
         cols = st.columns(3)
         cols[0].metric(
@@ -102,8 +114,8 @@ def render() -> None:
         _note(ins.hashtags, tz)
         chart(charts.hashtag_bars(ins.hashtags, tz=tz), key="hashtags")
         st.caption(
-            "Median lifetime views of videos using each hashtag (from titles and "
-            "descriptions), against the account's median."
+            "Videos posted in this period and at least 7 days old: median lifetime views of "
+            "those using each hashtag (from titles and descriptions), against their median."
         )
 
 

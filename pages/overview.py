@@ -6,24 +6,14 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import data, gate, runtime, selection
-from dashboard.components import chart, empty_state, kpi_card
+from dashboard import comparison_view, data, gate, runtime, selection
+from dashboard.components import chart, empty_state, missing_permission_notice
 from dashboard.text import md_text
 from services import charts
 from services.demo_history import load_demo_history
 from services.metrics import format_time
+from services.schedule import describe_every, schedule_status
 from services.sync import sync_accounts
-
-KPI_ORDER = [
-    "followers",
-    "followers_gained",
-    "views_gained",
-    "likes_gained",
-    "comments_gained",
-    "shares_gained",
-    "engagement_rate",
-    "videos_posted",
-]
 
 
 def _progress_callback(bar):
@@ -37,8 +27,12 @@ def _progress_callback(bar):
 
 def _sync_now(open_ids: list[str]) -> None:
     bar = st.progress(0.0, text="Starting sync…")
-    results = sync_accounts(runtime.settings(), open_ids, actor=gate.current_actor(),
-                            on_progress=_progress_callback(bar))
+    results = sync_accounts(
+        runtime.settings(),
+        open_ids,
+        actor=gate.current_actor(),
+        on_progress=_progress_callback(bar),
+    )
     bar.empty()
     # ok → success, a sync already running elsewhere → a neutral note (None), else a warning.
     st.session_state["overview_flash"] = [
@@ -49,8 +43,12 @@ def _sync_now(open_ids: list[str]) -> None:
 
 def _load_demo_history(days: int) -> None:
     bar = st.progress(0.0, text="Replaying the sync over the sandbox's clock…")
-    result = load_demo_history(runtime.settings(), actor=gate.current_actor(), days=days,
-                               on_progress=_progress_callback(bar))
+    result = load_demo_history(
+        runtime.settings(),
+        actor=gate.current_actor(),
+        days=days,
+        on_progress=_progress_callback(bar),
+    )
     bar.empty()
     st.session_state["overview_flash"] = [(not result.failures, result.summary())]
     st.rerun()
@@ -75,7 +73,7 @@ def _sync_bar(overview, tz: str) -> None:
         status = "" if last.status == "succeeded" else f" ({last.status})"
         lines.append(f"**{md_text(ref.label)}**: last synced {when}{status}")
     info, sync_col, demo_col = st.columns([4, 1.2, 1.6], vertical_alignment="center")
-    info.caption(" · ".join(lines))
+    info.caption(" · ".join(lines) + "  \n" + _next_sync_line(tz))
     if not gate.current_actor().can("sync"):
         sync_col.caption("Syncing needs the editor role.")
         return
@@ -97,6 +95,19 @@ def _sync_bar(overview, tz: str) -> None:
             )
             if st.button("Load history", type="primary", key="demo_history"):
                 _load_demo_history(int(days))
+
+
+def _next_sync_line(tz: str) -> str:
+    every = runtime.settings().sync_every_s
+    if every <= 0:
+        return (
+            "Automatic sync is off (REELBOARD_SYNC_EVERY=0): schedule "
+            "`python -m services sync --all` with cron, or press Sync now."
+        )
+    with runtime.database() as db:
+        status = schedule_status(db, every, datetime.now(UTC))
+    when = format_time(status.next_run, tz) if status.next_run else "soon"
+    return f"Next automatic sync: {when} ({describe_every(every)})"
 
 
 def _flash() -> None:
@@ -121,12 +132,18 @@ def render() -> None:
     _flash()
     overview = data.overview(accounts, period.start, period.end, tz)
     _sync_bar(overview, tz)
-    if not overview.history.enough:
+    blocked = {a.open_id for a in accounts if missing_permission_notice(a)}
+    if not overview.history.enough and len(blocked) < len(accounts):
         st.info(
             "**Not enough history yet.** TikTok only reports lifetime totals, so Reelboard "
             "builds history by snapshotting them at every sync; growth needs at least two "
-            f"syncs a while apart (you have {overview.history.runs}). Schedule "
-            "`python -m services sync --all` daily, or press **Sync now** later."
+            f"syncs a while apart (you have {overview.history.runs}). "
+            + (
+                f"Reelboard syncs by itself {describe_every(runtime.settings().sync_every_s)}"
+                " while it runs; press **Sync now** for one more now."
+                if runtime.settings().sync_every_s > 0
+                else "Schedule `python -m services sync --all` daily, or press **Sync now** later."
+            )
             + (
                 " In sandbox mode, **Load demo history** fills the charts right away."
                 if runtime.settings().is_sandbox
@@ -134,18 +151,14 @@ def render() -> None:
             ),
             icon=":material/hourglass_top:",
         )
-    for ref in overview.accounts:
-        kpis = overview.kpis[ref.open_id]
-        if len(overview.accounts) > 1:
-            st.markdown(f"##### {md_text(ref.label)}")
-        for row in (KPI_ORDER[:4], KPI_ORDER[4:]):
-            for col, key in zip(st.columns(4), row, strict=True):
-                with col:
-                    kpi_card(kpis[key], tz)
-        # One line per distinct caveat, instead of the same sentence under every card.
-        notes = dict.fromkeys(k.current.note for k in kpis.values() if k.current.note)
-        for note in notes:
-            st.caption(f":material/info: {note}")
+    if len(overview.accounts) > 1:
+        comparison_view.compare_accounts(overview, tz, frozenset(blocked))
+        return
+    comparison_view.kpi_rows(
+        overview.kpis[overview.accounts[0].open_id],
+        "single",
+        notes=overview.accounts[0].open_id not in blocked,
+    )
     names = {a.open_id: a.label for a in overview.accounts}
     left, right = st.columns(2)
     with left:

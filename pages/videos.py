@@ -5,72 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, runtime, selection
-from dashboard.components import chart, empty_state, format_value
+from dashboard import data, runtime, selection, videos_table
+from dashboard.components import chart, empty_state, format_value, missing_permission_notice
 from dashboard.text import md_link, md_text
 from services import charts
 from services.analytics import VIDEO_PAGE_SIZE
 from services.metrics import engagement_rate, format_time
-from services.safe_text import cell_text, safe_tiktok_url
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
+ORDER_WORDS = {
+    "Posted": {True: "Newest first", False: "Oldest first"},
+    "Title": {True: "Z to A", False: "A to Z"},
+    None: {True: "Highest first", False: "Lowest first"},
+}
 #: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
 SORTS = {
     "Posted": "create_time", "Views": "view_count", "Likes": "like_count",
     "Comments": "comment_count", "Shares": "share_count", "Engagement": "engagement_rate",
     "Title": "title",
-}
-
-
-def _table(videos, names: dict[str, str], many_accounts: bool) -> pd.DataFrame:
-    t = videos.table
-    frame = pd.DataFrame(
-        {
-            "cover": t["cover_image_url"],
-            # Cells are plain text: one clean line each, never a formula in a downloaded CSV.
-            "title": t["title"]
-            .fillna("")
-            .where(t["title"].fillna("") != "", t["description"].fillna(""))
-            .map(cell_text),
-            "account": t["open_id"].map(names).map(cell_text),
-            "posted": t["posted"].dt.tz_localize(None),
-            "views": t["view_count"].astype("float64"),
-            "likes": t["like_count"].astype("float64"),
-            "comments": t["comment_count"].astype("float64"),
-            "shares": t["share_count"].astype("float64"),
-            "engagement": t["engagement_rate"].astype("float64") * 100,
-            "views_per_day": t["views_per_day"].round(),
-            "trend": t["video_id"].map(lambda vid: videos.sparklines.get(str(vid), [])),
-            # A link only when it is an https TikTok URL (safe_tiktok_url); else no link.
-            "link": t["share_url"].map(safe_tiktok_url),
-        }
-    )
-    if not many_accounts:
-        frame = frame.drop(columns=["account"])
-    return frame
-
-
-COLUMNS = {
-    "cover": st.column_config.ImageColumn("Cover", width="small"),
-    "title": st.column_config.TextColumn("Title", width="medium"),
-    "account": st.column_config.TextColumn("Account"),
-    "posted": st.column_config.DatetimeColumn("Posted", format="D MMM YYYY, HH:mm"),
-    "views": st.column_config.NumberColumn("Views", format="localized"),
-    "likes": st.column_config.NumberColumn("Likes", format="localized"),
-    "comments": st.column_config.NumberColumn("Comments", format="localized"),
-    "shares": st.column_config.NumberColumn("Shares", format="localized"),
-    "engagement": st.column_config.NumberColumn(
-        "Engagement",
-        format="%.2f%%",
-        help="(likes + comments + shares) / views, lifetime — derived from TikTok's counters",
-    ),
-    "views_per_day": st.column_config.NumberColumn(
-        "Views/day", format="localized", help="Lifetime views divided by days since posting"
-    ),
-    "trend": st.column_config.LineChartColumn(
-        "Views trend", help="Lifetime views at each Reelboard snapshot"
-    ),
-    "link": st.column_config.LinkColumn("TikTok", display_text="Open ↗"),
 }
 
 
@@ -124,8 +76,11 @@ def render() -> None:
                                    placeholder="e.g. #recipe or soup", max_chars=200)
     posted = posted_col.selectbox("Posted", POSTED_CHOICES, key="video_posted")
     sort = sort_col.selectbox("Sort by", list(SORTS), key="video_sort")
-    order = order_col.selectbox("Order", ["Highest first", "Lowest first"], key="video_order",
-                                help="For Posted: newest first / oldest first.")
+    # The value is "descending?"; its words follow what is sorted ("Newest first" for dates).
+    words = ORDER_WORDS.get(sort, ORDER_WORDS[None])
+    descending = order_col.selectbox("Order", [True, False], key="video_order",
+                                     format_func=words.get)
+    order = words[descending]
     in_period = posted == POSTED_CHOICES[1]
     # A new filter or sort starts again at the first page.
     signature = (search.strip(), posted, sort, order, tuple(a.open_id for a in accounts))
@@ -137,12 +92,12 @@ def render() -> None:
         [a.open_id for a in accounts], tz, search=search.strip(),
         posted_from=period.start if in_period else None,
         posted_to=period.end if in_period else None,
-        order_by=SORTS[sort], descending=order == "Highest first", page=page - 1,
+        order_by=SORTS[sort], descending=descending, page=page - 1,
     )
     if videos.total == 0:
         if search or in_period:
             st.info("No videos match these filters.")
-        else:
+        elif not any([missing_permission_notice(a) for a in accounts]):
             empty_state("No videos yet",
                         "Videos appear after the first sync (Overview → Sync now). Only public "
                         "videos are available through TikTok's API.", link_accounts=False)
@@ -156,17 +111,8 @@ def render() -> None:
     st.caption(f"{videos.total:,} videos{as_of} · showing {first:,}–"
                f"{first + len(videos.table) - 1:,}. Select a row to see its growth.")
     names = {a.open_id: a.label for a in accounts}
-    table = _table(videos, names, len(accounts) > 1)
-    event = st.dataframe(
-        table,
-        column_config=COLUMNS,
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="videos_table",
-        height=420,
-        row_height=56,
-    )
+    table = videos_table.frame(videos, names, len(accounts) > 1)
+    event = videos_table.show(table, key="videos_table")
     if pages > 1:
         st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1,
                         key="video_page", width=160)

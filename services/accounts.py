@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
@@ -59,6 +60,9 @@ from services.tiktok.scopes import (
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)  # security.md §1.3: matches OAuth 2.1's maximum code lifetime
+# How long a used sign-in answer is remembered as "connected X" (only its hash and the open_id),
+# so a reload, Back or the same link in another tab lands quietly instead of as an error.
+COMPLETED_TTL = timedelta(days=1)
 MAX_PARAM_BYTES = 2048  # security.md C2: a TikTok code is ~100 chars; 2 kB is generous
 CALLBACK_KEYS = ("code", "state", "scopes", "error", "error_description", "error_type")
 LEASE_SECONDS = 120  # > one refresh: 4 connects of 5 s, their back-off (≤7 s) and a 30 s read
@@ -68,7 +72,8 @@ DEFAULT_MARGIN = 300  # refresh this many seconds before expiry (T1, T9: covers 
 Purpose = Literal["connect", "grant_more", "reconnect"]
 ConnectStep = Literal[
     "missing_parameters", "invalid_state", "access_denied", "token_exchange_failed",
-    "user_info_failed", "storage_error", "wrong_user",
+    "user_info_failed", "storage_error", "wrong_user", "already_connected",
+    "different_creator",
 ]
 T = TypeVar("T")
 
@@ -88,6 +93,32 @@ class ConnectError(ReelboardError):
     def __init__(self, step: ConnectStep, explanation: str, fix: str):
         self.explanation, self.fix = explanation, fix
         super().__init__(f"{explanation} {fix}", step=step, retry_safe=False)
+
+
+class AlreadyConnected(ConnectError):
+    """The sign-in answer was already used, by this person, to connect an account that is still
+    connected: a reload, Back, or the same link opened again. Nothing to do; not a failure."""
+
+    def __init__(self, account: Account):
+        self.account = account
+        super().__init__("already_connected", f"{account.label} is already connected.", "")
+
+
+class DifferentCreator(ConnectError):
+    """A grant-more or reconnect came back signed in as another creator than the card it
+    started from. Nothing is stored yet: ``keep_pending_grant`` or ``discard_pending_grant``
+    with ``pending_id`` decides (the grant waits, encrypted, for 10 minutes at most)."""
+
+    def __init__(self, pending_id: str, purpose: str, expected: str, returned: str,
+                 returned_is_connected: bool):
+        self.pending_id, self.purpose = pending_id, purpose
+        self.expected, self.returned = expected, returned
+        self.returned_is_connected = returned_is_connected
+        super().__init__(
+            "different_creator",
+            f"You started from {expected}, but TikTok signed in as {returned}, so "
+            f"{expected} is unchanged.",
+            "Keep it as a separate account, or discard it.")
 
 
 class AccountError(ReelboardError):
@@ -135,6 +166,8 @@ class Account:
     last_refresh_at: datetime | None
     connected_at: datetime
     updated_at: datetime
+    #: When ``follower_count`` was read (at connect or by the newest sync).
+    follower_count_at: datetime | None = None
     #: Set only on the result of complete_connect: requested scopes the creator did not grant.
     declined_scopes: frozenset[str] = frozenset()
 
@@ -154,7 +187,8 @@ class Account:
 _ACCOUNT_COLUMNS = (
     "open_id, display_name, username, avatar_url, is_verified, follower_count, union_id, "
     "bio_description, profile_deep_link, granted_scopes, status, status_reason, "
-    "access_expires_at, refresh_expires_at, last_refresh_at, connected_at, updated_at"
+    "access_expires_at, refresh_expires_at, last_refresh_at, connected_at, updated_at, "
+    "follower_count_at"
 )
 
 
@@ -165,7 +199,7 @@ def _epoch_or_none(value: Any) -> datetime | None:
 def _account_from_row(row: Sequence[Any]) -> Account:
     (open_id, display_name, username, avatar_url, is_verified, follower_count, union_id, bio,
      deep_link, scopes, status, reason, access_exp, refresh_exp, last_refresh, connected,
-     updated) = row
+     updated, followers_at) = row
     return Account(
         open_id=open_id, display_name=display_name or "", username=username,
         avatar_url=avatar_url, is_verified=None if is_verified is None else bool(is_verified),
@@ -174,7 +208,7 @@ def _account_from_row(row: Sequence[Any]) -> Account:
         status_reason=reason, access_expires_at=_epoch_or_none(access_exp),
         refresh_expires_at=_epoch_or_none(refresh_exp),
         last_refresh_at=_epoch_or_none(last_refresh), connected_at=from_epoch(connected),
-        updated_at=from_epoch(updated),
+        updated_at=from_epoch(updated), follower_count_at=_epoch_or_none(followers_at),
     )
 
 
@@ -316,7 +350,8 @@ class _PendingFlow:
 
 
 def _consume_state(
-    db: sqlite_utils.Database, keyring: KeyRing, state: str, clock: Clock
+    db: sqlite_utils.Database, keyring: KeyRing, state: str, clock: Clock,
+    actor_email: str = "",
 ) -> _PendingFlow:
     """security.md R8: one-time use — exactly one row may change, or the callback is refused."""
     state_hash = _hash_state(state)
@@ -329,7 +364,8 @@ def _consume_state(
         ).rowcount
         row = db.execute(
             "SELECT state_hash, code_verifier_enc, requested_scopes, purpose, target_open_id, "
-            "redirect_uri, consumed_at, expires_at, dashboard_user FROM oauth_states "
+            "redirect_uri, consumed_at, expires_at, dashboard_user, completed_open_id "
+            "FROM oauth_states "
             "WHERE state_hash = ?",
             [state_hash],
         ).fetchone()
@@ -343,6 +379,14 @@ def _consume_state(
             raise ConnectError("invalid_state",
                                "This sign-in answer was not started from this Reelboard (or it "
                                "expired and was cleaned up), so it was refused.", fix)
+        if row[6] is not None and row[9] and hmac.compare_digest(
+            (row[8] or "").encode(), actor_email.encode()
+        ):
+            # Used by this same person to connect an account: a reload during the callback,
+            # Back after connecting, or the link opened in another tab. Still one exchange.
+            account = get_account(db, row[9])
+            if account is not None and account.status != "disconnected":
+                raise AlreadyConnected(account)
         if row[6] is not None:
             raise ConnectError("invalid_state",
                                "This sign-in link was already used; each one works only once.",
@@ -384,8 +428,8 @@ def complete_connect(
     try:
         account = _complete_connect(db, client, keyring, params, actor=actor,
                                     redirect_uri=redirect_uri, clock=clock, seen=seen)
-    except AccessDenied:
-        raise  # audited by authorize()
+    except (AccessDenied, AlreadyConnected):
+        raise  # audited by authorize(); already connected is no new action
     except ConnectError as exc:
         _audit_quietly(db, actor, seen.get("purpose", "connect"), seen.get("target"),
                        "refused" if exc.step == "wrong_user" else "failed",
@@ -440,7 +484,7 @@ def _complete_connect(
 
     # 2. Consume the state atomically (R8); an error callback still uses it up (C7).
     try:
-        flow = _consume_state(db, keyring, state, clock)
+        flow = _consume_state(db, keyring, state, clock, actor.email)
     except (sqlite3.Error, StorageError) as exc:
         raise ConnectError("storage_error",
                            "The local cache could not be read or written (disk full or the "
@@ -505,8 +549,16 @@ def _complete_connect(
                                "TikTok returned the profile of a different account than the one "
                                "that signed in; nothing was saved.", fix_again)
     if flow.target_open_id and flow.target_open_id != grant.open_id:
-        log.warning("a %s flow for one account was completed by another TikTok account",
-                    flow.purpose)
+        # Grant more / reconnect on one card, but TikTok signed in as someone else (the consent
+        # page offers whoever is logged in to TikTok): ask before storing anything.
+        _hold_pending(db, keyring, flow.state_hash, grant, profile, clock)
+        expected = get_account(db, flow.target_open_id)
+        returned = get_account(db, grant.open_id)
+        raise DifferentCreator(
+            flow.state_hash, flow.purpose,
+            expected.label if expected else "the account you started from",
+            _profile_label(profile) if returned is None else returned.label,
+            returned is not None and returned.status != "disconnected")
 
     # 7. Upsert by open_id with the tokens encrypted (C12, security.md §2.3).
     try:
@@ -516,11 +568,125 @@ def _complete_connect(
                            "The account was authorized but could not be saved in the local "
                            "cache (disk full or database locked).",
                            "Check free disk space, then connect again.") from exc
+    _mark_completed(db, flow.state_hash, grant.open_id, clock)
     account = get_account(db, grant.open_id)
     if account is None:  # only if another process deleted it in between
         raise ConnectError("storage_error", "The account vanished right after it was saved.",
                            fix_again)
     return replace(account, declined_scopes=frozenset(flow.requested_scopes - granted))
+
+
+def _mark_completed(db: sqlite_utils.Database, state_hash: str, open_id: str,
+                    clock: Clock) -> None:
+    """Remember which account this used answer connected (for a quiet "already connected")."""
+    try:
+        with write_transaction(db):
+            db.execute(
+                "UPDATE oauth_states SET completed_open_id = ?, pending_grant_enc = NULL, "
+                "expires_at = max(expires_at, ?) WHERE state_hash = ?",
+                [open_id, to_epoch(clock() + COMPLETED_TTL), state_hash],
+            )
+    except (sqlite3.Error, StorageError):  # the connect itself succeeded; only the note is lost
+        log.exception("could not note the completed connect")
+
+
+def _profile_label(profile: Mapping[str, Any]) -> str:
+    name, username = _text(profile.get("display_name")), _text(profile.get("username"))
+    if username:
+        return f"{name} (@{username})" if name else f"@{username}"
+    return name or "another TikTok account"
+
+
+# -- a grant for a different creator: keep or discard ---------------------------------------
+
+
+def _hold_pending(db: sqlite_utils.Database, keyring: KeyRing, state_hash: str,
+                  grant: TokenGrant, profile: Mapping[str, Any], clock: Clock) -> None:
+    blob = json.dumps({
+        "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+        "open_id": grant.open_id, "scopes": sorted(grant.scopes or ()),
+        "expires_in": grant.expires_in, "refresh_expires_in": grant.refresh_expires_in,
+        "profile": dict(profile),
+    })
+    enc = keyring.encrypt(blob, table="oauth_states", column="pending_grant_enc",
+                          row_key=state_hash)
+    with write_transaction(db):
+        db.execute("UPDATE oauth_states SET pending_grant_enc = ?, expires_at = ? "
+                   "WHERE state_hash = ?",
+                   [enc, to_epoch(clock() + STATE_TTL), state_hash])
+
+
+def _take_pending(db: sqlite_utils.Database, keyring: KeyRing, pending_id: str, actor: Actor,
+                  clock: Clock) -> tuple[TokenGrant, dict[str, Any]]:
+    """Remove the held grant (whatever happens next, it is used once) and return it."""
+    gone = AccountError("That choice expired (it waits 10 minutes) or was already made; "
+                        "nothing was stored. Connect again from the Accounts page.")
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT pending_grant_enc, dashboard_user FROM oauth_states "
+            "WHERE state_hash = ? AND expires_at > ?", [pending_id, to_epoch(clock())]
+        ).fetchone()
+        if row is None or not row[0]:
+            raise gone
+        if not hmac.compare_digest((row[1] or "").encode(), actor.email.encode()):
+            raise ConnectError("wrong_user", "This choice belongs to whoever started the "
+                               "connect; it cannot be made from another session.",
+                               "Nothing was changed.")
+        db.execute("UPDATE oauth_states SET pending_grant_enc = NULL WHERE state_hash = ?",
+                   [pending_id])
+    try:
+        data = json.loads(keyring.decrypt(row[0], table="oauth_states",
+                                          column="pending_grant_enc", row_key=pending_id))
+    except DecryptionError:
+        raise gone from None
+    grant = TokenGrant(access_token=data["access_token"], refresh_token=data["refresh_token"],
+                       open_id=data["open_id"], scopes=frozenset(data["scopes"]),
+                       expires_in=data["expires_in"],
+                       refresh_expires_in=data["refresh_expires_in"])
+    return grant, data["profile"]
+
+
+def keep_pending_grant(db: sqlite_utils.Database, keyring: KeyRing, pending_id: str, *,
+                       actor: Actor, clock: Clock = utc_now) -> Account:
+    """Store a grant that came back for a different creator as that creator's account."""
+    authorize(db, actor, "connect", None, clock=clock)
+    grant, profile = _take_pending(db, keyring, pending_id, actor, clock)
+    with audited(db, actor, "connect", open_id=grant.open_id, clock=clock) as event:
+        _upsert_account(db, keyring, grant, profile, clock)
+        event.details["kept_other_creator"] = True
+    _mark_completed(db, pending_id, grant.open_id, clock)
+    account = get_account(db, grant.open_id)
+    if account is None:
+        raise AccountNotFound("The account vanished right after it was saved.")
+    return account
+
+
+def discard_pending_grant(db: sqlite_utils.Database, client: TikTokClient, keyring: KeyRing,
+                          pending_id: str, *, actor: Actor, clock: Clock = utc_now) -> str:
+    """Drop a grant that came back for a different creator; returns what happened, in words.
+
+    A creator Reelboard does not hold is revoked at TikTok (nothing stays behind). A creator
+    that is already connected is not: TikTok's revoke ends the whole authorization, which
+    would disconnect that account too (https://developers.tiktok.com/doc/oauth-user-access-token-management).
+    """
+    authorize(db, actor, "connect", None, clock=clock)
+    grant, profile = _take_pending(db, keyring, pending_id, actor, clock)
+    existing = get_account(db, grant.open_id)
+    name = existing.label if existing else _profile_label(profile)
+    with audited(db, actor, "connect", open_id=grant.open_id, clock=clock) as event:
+        event.details["discarded_other_creator"] = True
+        if existing is not None and existing.status != "disconnected":
+            return (f"Discarded: nothing was stored. {name} stays connected as it was.")
+        try:
+            client.revoke(grant.access_token)
+        except TikTokError as exc:
+            event.details["revoked_at_tiktok"] = False
+            return (f"Discarded: nothing was stored, but TikTok did not confirm removing the "
+                    f"permission {name} just gave ({exc.explanation}). {name} can remove "
+                    "Reelboard in the TikTok app under Settings and privacy > Security > "
+                    "Apps and services.")
+        event.details["revoked_at_tiktok"] = True
+    return f"Discarded: nothing was stored and TikTok removed the permission {name} just gave."
 
 
 def _text(value: Any) -> str | None:
@@ -560,6 +726,8 @@ def _upsert_account(
         "profile_deep_link": _text(profile.get("profile_deep_link")),
         "is_verified": int(verified) if isinstance(verified, bool) else None,
         "follower_count": _count(profile.get("follower_count")),
+        "follower_count_at": (to_epoch(now) if _count(profile.get("follower_count")) is not None
+                              else None),
         "granted_scopes": format_scopes(grant.scopes or ()),
         "access_token_enc": access_enc,
         "refresh_token_enc": refresh_enc,
@@ -572,13 +740,14 @@ def _upsert_account(
         db.execute(
             """
             INSERT INTO accounts (open_id, union_id, display_name, username, avatar_url,
-                bio_description, profile_deep_link, is_verified, follower_count, granted_scopes,
-                status, status_reason, access_token_enc, refresh_token_enc, access_expires_at,
-                refresh_expires_at, connected_at, updated_at)
+                bio_description, profile_deep_link, is_verified, follower_count,
+                follower_count_at, granted_scopes, status, status_reason, access_token_enc,
+                refresh_token_enc, access_expires_at, refresh_expires_at, connected_at,
+                updated_at)
             VALUES (:open_id, :union_id, :display_name, :username, :avatar_url,
                 :bio_description, :profile_deep_link, :is_verified, :follower_count,
-                :granted_scopes, 'active', NULL, :access_token_enc, :refresh_token_enc,
-                :access_expires_at, :refresh_expires_at, :now, :now)
+                :follower_count_at, :granted_scopes, 'active', NULL, :access_token_enc,
+                :refresh_token_enc, :access_expires_at, :refresh_expires_at, :now, :now)
             ON CONFLICT(open_id) DO UPDATE SET
                 union_id = coalesce(excluded.union_id, union_id),
                 display_name = CASE WHEN excluded.display_name != '' THEN excluded.display_name
@@ -589,6 +758,7 @@ def _upsert_account(
                 profile_deep_link = coalesce(excluded.profile_deep_link, profile_deep_link),
                 is_verified = coalesce(excluded.is_verified, is_verified),
                 follower_count = coalesce(excluded.follower_count, follower_count),
+                follower_count_at = coalesce(excluded.follower_count_at, follower_count_at),
                 granted_scopes = excluded.granted_scopes,
                 status = 'active',
                 status_reason = NULL,

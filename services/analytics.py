@@ -8,7 +8,7 @@ are then drawn by ``services.charts``. Nothing here touches Streamlit or the net
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import sqlite_utils
@@ -55,6 +55,7 @@ class OverviewData:
 @dataclass
 class VideosData:
     table: pd.DataFrame
+    #: video_id -> views gained per day between snapshots, oldest first (the sparkline).
     sparklines: dict[str, list[int]]
     as_of: int | None
     total: int
@@ -155,13 +156,22 @@ def videos(
     )
     table = metrics.video_table(latest, tz=tz)
     sparks: dict[str, list[int]] = {}
+    recent: dict[str, float | None] = {}
     if len(table):
         since = spark_since if spark_since is not None else int(table["create_time"].min())
+        created = table.set_index(table["video_id"].astype("str"))["create_time"]
         for oid in open_ids:
             ids = table.loc[table["open_id"] == oid, "video_id"].tolist()
             if ids:
-                sparks.update(metrics.sparkline_lists(
-                    queries.sparkline_series(db, oid, ids, since)))
+                readings = metrics.with_posting_reading(
+                    queries.sparkline_series(db, oid, ids, since), created)
+                sparks.update(metrics.daily_gain_lists(readings))
+                recent.update(metrics.recent_views_per_day(readings))
+    # A video too new for Views/day gets no sparkline either (one bar would fill the cell).
+    sparks = {vid: gains for vid, gains in sparks.items() if recent.get(vid) is not None}
+    # Views/day from the snapshots (None: too little history yet, shown as "new").
+    table["recent_views_per_day"] = table["video_id"].map(
+        lambda vid: recent.get(str(vid))).astype("float64")
     as_of = table["captured_at"].dropna()
     total = int(table["total"].iat[0]) if len(table) else 0
     return VideosData(table=table, sparklines=sparks,
@@ -171,6 +181,24 @@ def videos(
 def video_detail(db: sqlite_utils.Database, video_id: str) -> VideoDetail:
     history = queries.video_history(db, video_id)
     return VideoDetail(video_id=video_id, curve=metrics.growth_curves(history), history=history)
+
+
+def video_labels(posts: pd.DataFrame, tz: str) -> dict[str, str]:
+    """video_id -> "title · 3 Jun" (the posting day in ``tz``), unique across ``posts``.
+
+    People tell videos apart by title and day, never by TikTok's id; two videos with the same
+    title on the same day get " (2)", " (3)" … in posting order.
+    """
+    labels: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for r in posts[["video_id", "title", "description", "create_time"]].itertuples():
+        lines = str(r.title or r.description or "").strip().splitlines() or ["Untitled video"]
+        day = metrics.format_time(int(r.create_time), tz, with_time=False)
+        text = lines[0] if len(lines[0]) <= 34 else lines[0][:33].rstrip() + "…"
+        label = f"{text} · {day}"
+        seen[label] = seen.get(label, 0) + 1
+        labels[str(r.video_id)] = label if seen[label] == 1 else f"{label} ({seen[label]})"
+    return labels
 
 
 def insights(
@@ -186,18 +214,23 @@ def insights(
     # Growth curves of the period's best-moving videos, for the velocity chart.
     top_ids = [str(v) for v in movers.frame["video_id"].head(6)]
     curves = metrics.growth_curves(queries.growth_curves(db, top_ids))
-    titles = {str(r.video_id): (r.title or r.description or str(r.video_id))
-              for r in posts[["video_id", "title", "description"]].itertuples()}
+    titles = video_labels(posts, tz)
     in_period = posts[(posts["create_time"] >= start) & (posts["create_time"] < end)]
     last = posts["captured_at"].dropna()
+    hashtags = metrics.hashtag_performance(in_period, top=20)
+    if not hashtags.enough_history:
+        hashtags = replace(hashtags, note=(
+            "No video posted in this period is 7+ days old yet (hashtags compare lifetime "
+            "views of videos old enough to have had their run): pick a longer period."))
     return InsightsData(
+        # All time, and the page says so: a weekday x time slot needs many posts.
         heatmap=metrics.posting_heatmap(posts, tz=tz),
-        hashtags=metrics.hashtag_performance(posts, top=20),
+        hashtags=hashtags,
         velocity=velocity,
         velocity_curves=curves,
         velocity_titles=titles,
         movers=movers,
-        outliers=metrics.outliers(posts),
+        outliers=metrics.outliers(posts, posted_from=start, posted_to=end),
         cadence=metrics.posting_cadence(in_period, period, tz=tz,
                                         as_of_time=int(last.max()) if len(last) else None),
     )

@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from services.metrics import (
+    MIN_CELL_POSTS,
     PROVENANCE_LABELS,
     VELOCITY_MARKS_HOURS,
     Insight,
@@ -263,6 +264,16 @@ def _short(text: object, limit: int = 42) -> str:
     return plot_label(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+def _distinct(labels: list[str]) -> list[str]:
+    """Category labels made unique (plotly merges equal categories into one bar)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
 def _empty_or_none(insight: Insight | None, frame: pd.DataFrame, title: str) -> go.Figure | None:
     if insight is not None and not insight.enough_history:
         return empty_figure(insight.note or "Not enough history yet.", title=title)
@@ -426,42 +437,62 @@ def video_growth(
 
 
 def posting_heatmap(heatmap: Insight | pd.DataFrame, *, tz: str) -> go.Figure:
-    """Median views by posting weekday x hour (from :func:`metrics.posting_heatmap`)."""
+    """Share of posts above the account's median by weekday x 3-hour block, with the number
+    of posts written in each cell (from :func:`metrics.posting_heatmap`). All time: a slot
+    needs many posts to say anything, more than one period holds."""
     title = "When posts do best"
     frame, insight = _frame_of(heatmap)
     empty = _empty_or_none(insight, frame, title)
     if empty is not None:
         return empty
     grid = frame.sort_values(["weekday", "hour"])
-    z = grid["median_views"].to_numpy(dtype="float64").reshape(7, 24)
-    counts = grid["videos"].to_numpy(dtype="int64").reshape(7, 24)
-    days = grid["weekday_name"].to_numpy().reshape(7, 24)[:, 0].tolist()
-    hours = [f"{h:02d}:00" for h in range(24)]
+    hours = sorted(grid["hour"].unique().tolist())
+    shape = (7, len(hours))
+    z = grid["score"].to_numpy(dtype="float64").reshape(shape)
+    counts = grid["videos"].to_numpy(dtype="int64").reshape(shape)
+    medians = grid["median_views"].to_numpy(dtype="float64").reshape(shape)
+    shares = grid["share_above_median"].to_numpy(dtype="float64").reshape(shape)
+    days = grid["weekday_name"].to_numpy().reshape(shape)[:, 0].tolist()
+    step = hours[1] - hours[0] if len(hours) > 1 else 24
+    labels = [f"{h:02d}–{(h + step) % 24:02d}" for h in hours]
+    text = np.where(counts > 0, counts.astype(str), "")
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=hours,
+            x=labels,
             y=days,
-            customdata=counts,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11},
+            customdata=np.dstack([counts, np.nan_to_num(medians, nan=-1), shares]),
             colorscale=HEATMAP_SCALE,
-            hoverongaps=False,
+            zmin=0,
+            zmax=1,
+            hoverongaps=True,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "Median views"}, "tickformat": "~s", "thickness": 12},
-            hovertemplate="%{y} %{x}<br><b>%{z:,.0f}</b> median views"
-            "<br>%{customdata:,} videos<extra></extra>",
+            colorbar={
+                "title": {"text": "Above median"}, "tickformat": ".0%", "thickness": 12,
+            },
+            hovertemplate="%{y} %{x}<br><b>%{customdata[0]:,} posts</b>"
+            "<br>%{customdata[2]:.0%} above the account's median"
+            "<br>%{customdata[1]:,.0f} median views<extra></extra>",
         )
     )
     fig = _layout(
         fig,
         title=title,
-        subtitle=source_line(insight, tz, extra=f"posting times in {tz}; videos 7+ days old"),
-        x_title=f"Hour posted ({tz})",
+        subtitle=source_line(
+            insight, tz,
+            extra=f"all time · videos 7+ days old · number = posts · coloured with "
+            f"{MIN_CELL_POSTS}+",
+        ),
+        x_title=f"Hours posted ({tz})",
         y_title=None,
         height=380,
     )
     fig.update_yaxes(autorange="reversed", showgrid=False, tickformat="")
-    fig.update_xaxes(dtick=3, showgrid=False)
+    fig.update_xaxes(showgrid=False, type="category")
     return fig
 
 
@@ -524,7 +555,7 @@ def velocity_curves(
     fig = go.Figure()
     for i, (video_id, rows) in enumerate(frame.groupby("video_id", sort=False)):
         rows = rows[rows["hours_since_posting"] <= max_hours].sort_values("captured_at")
-        name = _short((titles or {}).get(video_id, video_id), 32)
+        name = _short((titles or {}).get(video_id, "Video"), 48)
         fig.add_trace(
             go.Scatter(
                 x=rows["hours_since_posting"].astype("float64"),
@@ -560,19 +591,27 @@ def velocity_curves(
 
 
 def top_movers_bar(
-    movers: Insight | pd.DataFrame, *, tz: str = "UTC", title: str = "Top movers"
+    movers: Insight | pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    title: str = "Top movers",
+    labels: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Views gained in the period per video, biggest on top; videos posted during the
-    period in a second colour (from :func:`metrics.top_movers`)."""
+    period in a second colour (from :func:`metrics.top_movers`). ``labels``: video_id ->
+    what people call the video (``analytics.video_labels``: title and posting day); without
+    it, the title and posting day. Never TikTok's id."""
     frame, insight = _frame_of(movers)
     empty = _empty_or_none(insight, frame, title)
     if empty is not None:
         return empty
     rows = frame.sort_values("views_gained").reset_index(drop=True)  # biggest drawn on top
-    labels = [
-        f"{_short(t, 38)} · {plot_label(str(v)[-4:])}"
-        for t, v in zip(rows["title"], rows["video_id"], strict=True)
+    names = [
+        (labels or {}).get(str(v))
+        or f"{t or 'Untitled video'} · {format_time(int(c), tz, with_time=False)}"
+        for t, v, c in zip(rows["title"], rows["video_id"], rows["create_time"], strict=True)
     ]
+    labels = _distinct([_short(n, 56) for n in names])
     fig = go.Figure()
     for baseline, name, colour in (
         ("snapshot", "Older videos", PALETTE[0]),

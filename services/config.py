@@ -76,6 +76,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "sync_requests_per_minute": (
         "REELBOARD_SYNC_REQUESTS_PER_MINUTE", "reelboard", "sync_requests_per_minute"
     ),
+    "sync_every": ("REELBOARD_SYNC_EVERY", "reelboard", "sync_every"),
 }
 
 
@@ -94,6 +95,8 @@ class Settings:
     #: The Display API's per-endpoint limit that sync paces itself under (tiktok-api.md §6:
     #: 600/min); lower it if TikTok granted less, or to match a sandbox started lower.
     sync_requests_per_minute: int = 600
+    #: Seconds between automatic syncs in the app (services.schedule); 0 = off (use cron).
+    sync_every_s: int = 86_400
     #: Google Sheets export target; None when neither a key nor a spreadsheet is configured
     #: (sandbox mode then exports to the sandbox's fake Sheets, see services.reports.sheets).
     sheets: SheetsSettings | None = None
@@ -192,6 +195,12 @@ def load_settings(
     sheets, sheet_problems = load_sheets_settings(secrets, environ)
     settings = replace(settings, sheets=sheets)
     problems = check_settings(settings) + sheet_problems
+    from services.schedule import parse_every
+
+    try:
+        settings = replace(settings, sync_every_s=parse_every(get("sync_every")))
+    except ValueError as exc:
+        problems.append(str(exc))
     if rpm_text and rpm_text != str(rpm):
         problems.append(
             f"REELBOARD_SYNC_REQUESTS_PER_MINUTE={rpm_text!r} must be a positive whole number "

@@ -137,13 +137,21 @@ class DemoHistoryResult:
         if not self.accounts:
             return ("Demo history: no active account to replay. Connect one on the Accounts "
                     "page first.")
-        ok = sum(1 for r in self.runs if r.status in ("succeeded", "partial"))
-        text = (f"Demo history: {self.points} day(s) replayed, {ok} account-day run(s) saved, "
-                f"{self.days_skipped} already present.")
+        saved = sum(1 for r in self.runs if r.status in ("succeeded", "partial"))
+        days = _plural(self.points, "day")
+        text = f"Demo history: {days} of history added"
+        text += (f" ({_plural(self.days_skipped, 'day')} were already there)."
+                 if self.days_skipped else ".")
+        if not saved and not self.failures:
+            text = f"Demo history: all {days} were already there."
         if self.failures:
-            text += f" {len(self.failures)} run(s) did not complete: " + "; ".join(
-                f"{r.label}: {r.error}" for r in self.failures[:3])
+            text += (f" {_plural(len(self.failures), 'daily snapshot')} could not be taken: "
+                     + "; ".join(f"{r.label}: {r.error}" for r in self.failures[:3]))
         return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def load_demo_history(

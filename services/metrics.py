@@ -72,6 +72,10 @@ HOUR = 3600
 DAY = 86_400
 #: A snapshot interval longer than this makes the days whose edge it spans "estimated".
 MAX_GAP_HOURS = 36
+#: A gain estimated over more than this share of its period is not shown as a number: three
+#: months between two snapshots say nothing about last week.
+ESTIMATED_SHARE_LIMIT = 0.5
+NOT_ENOUGH_SNAPSHOTS = "Not enough snapshots"
 VELOCITY_MARKS_HOURS = (24, 168, 672)
 VELOCITY_TOLERANCE = 0.25
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -105,10 +109,19 @@ class Metric:
     label: str = ""
     #: "count", "ratio" (0.042 = 4.2 %), "per_week", "hours" or "days".
     unit: str = "count"
+    #: Share of the measured window (0..1) lying between snapshots more than MAX_GAP_HOURS
+    #: apart, where the change is spread evenly rather than observed. Above
+    #: ESTIMATED_SHARE_LIMIT the value is withheld (None).
+    estimated_share: float = 0.0
 
     @property
     def available(self) -> bool:
         return self.value is not None
+
+    @property
+    def estimated(self) -> bool:
+        """Whether part of the number is a linear estimate across a gap in snapshots."""
+        return self.estimated_share > 0
 
     def source(self, tz: str = "UTC") -> str:
         """E.g. "TikTok lifetime counter, as of 3 Jun 2026 05:00"."""
@@ -281,6 +294,16 @@ def _in_long_gap(times: np.ndarray, moment: float, max_gap: float) -> bool:
     return bool(times[i] - times[i - 1] > max_gap)
 
 
+def estimated_share(times: np.ndarray, start: float, end: float, max_gap: float) -> float:
+    """Share of ``[start, end]`` inside snapshot intervals longer than ``max_gap`` seconds."""
+    if end <= start or len(times) < 2:
+        return 0.0
+    lo, hi = times[:-1].astype("float64"), times[1:].astype("float64")
+    long = (hi - lo) > max_gap
+    overlap = np.clip(np.minimum(hi, end) - np.maximum(lo, start), 0, None)
+    return float(overlap[long].sum() / (end - start))
+
+
 def _one_account(series: pd.DataFrame, what: str) -> pd.DataFrame:
     if "open_id" in series.columns and series["open_id"].nunique() > 1:
         raise ValueError(f"{what} takes one account's rows; filter the frame by open_id first")
@@ -346,19 +369,26 @@ def gained_between(
         )
     upto = min(end, int(times[-1]))
     gained = float(np.interp(upto, times, values) - np.interp(start, times, values))
-    caveat = None
-    gap = max_gap_hours * HOUR
-    if _in_long_gap(times, start, gap) or _in_long_gap(times, upto, gap):
-        caveat = "Partly estimated: a gap in snapshots at the edge of the period is spread evenly."
+    name = label or GAINED_NAMES.get(column, column)
+    share = estimated_share(times, start, upto, max_gap_hours * HOUR)
+    if share > ESTIMATED_SHARE_LIMIT:
+        return Metric(
+            None, SNAPSHOT_DIFFERENCE, as_of(upto),
+            f"{NOT_ENOUGH_SNAPSHOTS}: {share:.0%} of this period lies between snapshots more "
+            f"than {max_gap_hours:g} h apart, so the figure would be a guess. Sync at least "
+            "daily to measure it.",
+            name, estimated_share=share,
+        )
+    caveats = []
+    if share > 0:
+        caveats.append(f"Partly estimated: {share:.0%} of this period lies between snapshots "
+                       f"more than {max_gap_hours:g} h apart; the change there is spread evenly.")
     if late_start is not None:
-        caveat = (f"Since {format_time(late_start, tz)} only, when Reelboard's history "
-                  "starts.")
+        caveats.append(f"Since {format_time(late_start, tz)} only, when Reelboard's history "
+                       "starts.")
     return Metric(
-        round(gained),
-        SNAPSHOT_DIFFERENCE,
-        as_of(upto),
-        caveat,
-        label or GAINED_NAMES.get(column, column),
+        round(gained), SNAPSHOT_DIFFERENCE, as_of(upto), " ".join(caveats) or None, name,
+        estimated_share=share,
     )
 
 
@@ -609,11 +639,14 @@ def kpis(
             gains[k][which]
             for k in ("views_gained", "likes_gained", "comments_gained", "shares_gained")
         )
+        share = max(x.estimated_share for x in (views, likes, comments, shares))
         if not views.available:
-            return Metric(None, DERIVED, views.as_of, views.note, "Engagement rate", "ratio")
+            return Metric(None, DERIVED, views.as_of, views.note, "Engagement rate", "ratio",
+                          estimated_share=share)
         value = engagement_rate(likes.value, comments.value, shares.value, views.value)
-        note = None if value is not None else "No views gained in this period."
-        return Metric(value, DERIVED, views.as_of, note, "Engagement rate", "ratio")
+        note = views.note if value is not None else "No views gained in this period."
+        return Metric(value, DERIVED, views.as_of, note, "Engagement rate", "ratio",
+                      estimated_share=share)
 
     out["engagement_rate"] = Kpi("engagement_rate", KPI_LABELS["engagement_rate"], rate(0), rate(1))
 
@@ -657,6 +690,77 @@ def sparkline_lists(sparks: pd.DataFrame) -> dict[str, list[int]]:
         str(vid): [int(x) for x in group["view_count"]]
         for vid, group in clean.groupby("video_id", sort=False)
     }
+
+
+#: Views/day needs at least a day of history (a reading at posting counts); younger videos
+#: are "new" rather than a pace extrapolated from a few hours.
+MIN_RATE_HOURS = 24
+
+
+def daily_gain_lists(sparks: pd.DataFrame) -> dict[str, list[int]]:
+    """video_id -> views gained per day between consecutive readings, oldest first.
+
+    The Videos table's sparkline: the real daily pace from our snapshots (a lifetime counter
+    only ever rises, so its own line says little). One reading gives an empty list.
+    """
+    clean = sparks.dropna(subset=["view_count"]).sort_values(["video_id", "captured_at"])
+    out: dict[str, list[int]] = {}
+    for vid, group in clean.groupby("video_id", sort=False):
+        t = group["captured_at"].to_numpy(dtype="float64")
+        v = group["view_count"].to_numpy(dtype="float64")
+        dt = np.diff(t) / DAY
+        ok = dt > 0
+        out[str(vid)] = np.rint(np.diff(v)[ok] / dt[ok]).astype("int64").tolist()
+    return out
+
+
+#: A video first snapshotted within this long of posting gets a 0-views reading at its
+#: create_time (a video starts at 0 views), so its early pace is measured from posting.
+POSTING_READING_HOURS = 48
+
+
+def with_posting_reading(
+    sparks: pd.DataFrame, created: pd.Series, *, within_hours: float = POSTING_READING_HOURS
+) -> pd.DataFrame:
+    """``sparks`` plus a (create_time, 0 views) reading for each video whose first snapshot
+    was taken within ``within_hours`` of posting. ``created``: create_time by video_id."""
+    if len(sparks) == 0:
+        return sparks
+    first = sparks.groupby("video_id")["captured_at"].min()
+    posted = created.reindex(first.index)
+    young = first[(first - posted <= within_hours * HOUR) & (first > posted)].index
+    if len(young) == 0:
+        return sparks
+    zeros = pd.DataFrame(
+        {
+            "video_id": young.astype("str"),
+            "captured_at": posted[young].to_numpy(dtype="int64"),
+            "view_count": pd.array([0] * len(young), dtype="Int64"),
+        }
+    )
+    return pd.concat([zeros, sparks[zeros.columns]], ignore_index=True)
+
+
+def recent_views_per_day(
+    sparks: pd.DataFrame, *, min_hours: float = MIN_RATE_HOURS
+) -> dict[str, float | None]:
+    """video_id -> views gained per day over the last day of snapshots (None: too new).
+
+    From the latest reading back to the last one at least a day before it; None when the
+    readings span less than ``min_hours``.
+    """
+    clean = sparks.dropna(subset=["view_count"]).sort_values(["video_id", "captured_at"])
+    out: dict[str, float | None] = {}
+    for vid, group in clean.groupby("video_id", sort=False):
+        t = group["captured_at"].to_numpy(dtype="float64")
+        v = group["view_count"].to_numpy(dtype="float64")
+        earlier = np.flatnonzero(t <= t[-1] - DAY)
+        i = int(earlier[-1]) if len(earlier) else 0
+        span = t[-1] - t[i]
+        out[str(vid)] = (
+            float((v[-1] - v[i]) / (span / DAY)) if span >= min_hours * HOUR else None
+        )
+    return out
 
 
 def growth_curves(history: pd.DataFrame) -> Insight:
@@ -850,8 +954,14 @@ def outliers(
     min_age_days: float = 7,
     ratio: float = 3.0,
     min_videos: int = 5,
+    posted_from: int | None = None,
+    posted_to: int | None = None,
 ) -> Insight:
     """Each video's lifetime views against its account's median, both ways.
+
+    ``posted_from`` / ``posted_to``: keep only videos posted in ``[posted_from, posted_to)``
+    in the answer (the period's videos); the median stays the account's over all ``videos``,
+    so "typical" means typical for the account, not for a handful of recent posts.
 
     ``videos`` from ``posting_times`` or ``latest_video_stats``. Only videos at least
     ``min_age_days`` old at their snapshot are compared (new ones haven't had their run yet),
@@ -886,41 +996,82 @@ def outliers(
         for open_id, n in pd.Series(counts).groupby(frame["open_id"]).max().items()
         if n < min_videos
     ]
+    if posted_from is not None or posted_to is not None:
+        created = frame["create_time"].to_numpy(dtype="int64")
+        keep = np.ones(len(frame), dtype=bool)
+        if posted_from is not None:
+            keep &= created >= posted_from
+        if posted_to is not None:
+            keep &= created < posted_to
+        frame, in_scope = frame[keep].reset_index(drop=True), in_scope[keep]
+        if not keep.any():
+            notes = ["No videos were posted in this period."]
+        elif not in_scope.any() and not notes:
+            notes = [f"None of this period's videos is {min_age_days:g}+ days old yet: pick "
+                     "a longer period to compare them."]
     newest = as_of(frame["captured_at"].max()) if frame["captured_at"].notna().any() else None
     enough = bool(in_scope.any())
     note = " ".join(notes) or (None if enough else "No videos to compare yet: run a sync.")
     return Insight(frame, DERIVED, newest, note, enough_history=enough)
 
 
+#: The heatmap's time slots: 3-hour blocks, so a cell holds several posts rather than one.
+HEATMAP_BLOCK_HOURS = 3
+#: A cell with fewer posts than this is not scored (one video says little about a time slot).
+MIN_CELL_POSTS = 2
+
+
+def heatmap_block(hour: int) -> int:
+    """The first hour of the heatmap block holding ``hour`` (0-23)."""
+    return hour // HEATMAP_BLOCK_HOURS * HEATMAP_BLOCK_HOURS
+
+
 def posting_heatmap(
     videos: pd.DataFrame, *, tz: str, min_age_days: float = 7, min_videos: int = 10
 ) -> Insight:
-    """Median lifetime views by posting weekday x hour in ``tz`` (videos >= 7 days old).
+    """When posts do best, by posting weekday x 3-hour block in ``tz`` (videos >= 7 days old).
 
-    Frame: all 168 cells, weekday (0 = Monday), weekday_name, hour, videos (count),
-    median_views (NaN for empty cells).
+    Robust to one viral video: a cell's ``score`` is the share of its posts above their
+    account's median lifetime views (so accounts of any size mix), and only cells with at
+    least MIN_CELL_POSTS posts are scored. Frame: all 56 cells, weekday (0 = Monday),
+    weekday_name, hour (first hour of the block), videos (count), median_views,
+    share_above_median (NaN for empty cells), score (NaN for cells with too few posts).
     """
     age = (videos["captured_at"].astype("Float64") - videos["create_time"]) / DAY
     keep = (age >= min_age_days).fillna(False).astype(bool) & videos["view_count"].notna()
     used = videos[keep.to_numpy()]
     local = to_local(used["create_time"], tz)
+    views = used["view_count"].to_numpy(dtype="float64")
+    account_median = (
+        pd.Series(views, index=used.index).groupby(used["open_id"]).transform("median")
+        if len(used)
+        else pd.Series([], dtype="float64")
+    )
     cells = pd.DataFrame(
         {
             "weekday": local.dt.day_of_week.to_numpy(),
-            "hour": local.dt.hour.to_numpy(),
-            "views": used["view_count"].to_numpy(dtype="float64"),
+            "hour": (local.dt.hour.to_numpy() // HEATMAP_BLOCK_HOURS) * HEATMAP_BLOCK_HOURS,
+            "views": views,
+            "above": (views > account_median.to_numpy(dtype="float64")).astype("float64"),
         }
     )
-    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
-    stats = cells.groupby(["weekday", "hour"])["views"].agg(["size", "median"])
+    blocks = range(0, 24, HEATMAP_BLOCK_HOURS)
+    grid = pd.MultiIndex.from_product([range(7), blocks], names=["weekday", "hour"])
+    stats = cells.groupby(["weekday", "hour"]).agg(
+        size=("views", "size"), median=("views", "median"), above=("above", "mean")
+    )
     stats = stats.reindex(grid)
+    counts = stats["size"].fillna(0).astype("int64").to_numpy()
+    share = stats["above"].to_numpy(dtype="float64")
     frame = pd.DataFrame(
         {
             "weekday": grid.get_level_values(0),
             "weekday_name": [WEEKDAYS[d] for d in grid.get_level_values(0)],
             "hour": grid.get_level_values(1),
-            "videos": stats["size"].fillna(0).astype("int64").to_numpy(),
+            "videos": counts,
             "median_views": stats["median"].to_numpy(dtype="float64"),
+            "share_above_median": share,
+            "score": np.where(counts >= MIN_CELL_POSTS, share, np.nan),
         }
     )
     newest = as_of(used["captured_at"].max()) if len(used) else None
@@ -1013,8 +1164,8 @@ def posting_cadence(
     """Posts per week, median and longest gap between posts, posts per ISO week.
 
     ``posts`` from ``posting_times`` (the video list is complete as of the last sync, so a
-    week with no posts really is 0). The rate counts the period up to ``as_of_time`` (the
-    last sync; default the period's end).
+    week with no posts really is 0). The rate is per week of the whole period, as Overview
+    counts "Videos posted"; ``as_of_time`` (the last sync) dates the answer.
     """
     created = (
         np.sort(posts["create_time"].to_numpy(dtype="int64"))
@@ -1024,7 +1175,9 @@ def posting_cadence(
     created = created[(created >= period.start) & (created < period.end)]
     upto = period.end if as_of_time is None else max(period.start + 1, min(period.end, as_of_time))
     synced = as_of(upto)
-    weeks = max((upto - period.start) / (7 * DAY), 1 / 7)
+    # Per week of the whole period, like Overview's "Videos posted": a 7-day period with 6
+    # posts is 6 a week even if the last sync was a day before its end.
+    weeks = max(period.seconds / (7 * DAY), 1 / 7)
     count = Metric(len(created), DERIVED, synced, None, "Videos posted")
     rate = Metric(len(created) / weeks, DERIVED, synced, None, "Posts per week", "per_week")
     if len(created) >= 2:

@@ -418,3 +418,49 @@ def _compact_snapshots(db: Database) -> None:
         END;
         """
     )
+
+
+@MIGRATIONS(name="0009_connect_outcome")
+def _connect_outcome(db: Database) -> None:
+    db.executescript(
+        """
+        -- Which account a used sign-in answer connected: reloading it, pressing Back or opening
+        -- it in another tab then lands quietly on "already connected" instead of an error.
+        ALTER TABLE oauth_states ADD COLUMN completed_open_id TEXT;
+        -- A grant-more or reconnect that came back for a different creator waits here
+        -- (tokens and profile, encrypted) until an admin keeps it as an account or discards it.
+        ALTER TABLE oauth_states ADD COLUMN pending_grant_enc TEXT;
+        -- When accounts.follower_count was read (at connect or by the newest sync), so the
+        -- Accounts card can say "as of" and match Overview for the same moment.
+        ALTER TABLE accounts ADD COLUMN follower_count_at INTEGER;
+        """
+    )
+
+
+@MIGRATIONS(name="0010_sync_schedule_and_view_state")
+def _sync_schedule_and_view_state(db: Database) -> None:
+    db.executescript(
+        """
+        -- The in-app sync schedule (services.schedule): one row. The lease (owner, until)
+        -- makes one process per data dir the scheduler; the rest show what it wrote.
+        CREATE TABLE sync_schedule (
+            id            INTEGER PRIMARY KEY CHECK (id = 1),
+            owner         TEXT,
+            lease_until   INTEGER,
+            next_run_at   INTEGER,
+            last_run_at   INTEGER,
+            last_outcome  TEXT,
+            failures      INTEGER NOT NULL DEFAULT 0,
+            last_error    TEXT
+        );
+        -- The last account and period choice of each signed-in person (dashboard.selection):
+        -- a new tab or a reload without ?accounts=… in the URL opens the same view.
+        CREATE TABLE view_preferences (
+            actor_email   TEXT PRIMARY KEY,
+            accounts      TEXT NOT NULL DEFAULT '[]',
+            known         TEXT NOT NULL DEFAULT '[]',
+            period        TEXT,
+            updated_at    INTEGER NOT NULL
+        );
+        """
+    )

@@ -128,6 +128,10 @@ class SyncOptions:
         return cls(requests_per_minute=int(rpm)) if rpm else cls()
 
 
+_STATUS_WORDS = {"succeeded": "synced", "partial": "partly synced", "failed": "sync failed",
+                 "skipped": "not synced"}
+
+
 @dataclass
 class SyncResult:
     """What one account's sync did; ``error`` is a sentence a marketer can act on."""
@@ -152,10 +156,11 @@ class SyncResult:
         return self.status == "succeeded"
 
     def summary(self) -> str:
-        head = f"{self.label}: {self.status}"
+        head = f"{self.label}: {_STATUS_WORDS.get(self.status, self.status)}"
         if self.run_id is not None:
-            head += (f" — {self.videos_seen} videos, {self.requests_made} requests, "
-                     f"{self.rows_written} rows, {self.duration_ms / 1000:.1f} s")
+            # Marketer's words; request and row counts stay in the audit trail and the CLI log.
+            head += (f" — {self.videos_seen:,} video{'s' if self.videos_seen != 1 else ''} "
+                     f"checked in {self.duration_ms / 1000:.1f} s")
             if self.resumed:
                 head += " (continued an interrupted run)"
         return head + (f". {self.error}" if self.error else "")
@@ -375,11 +380,11 @@ def sync_account(
     options = options or SyncOptions()
     lock = _account_lock(db, open_id)
     if not lock.acquire(blocking=False):
-        return _already_running(open_id)
+        return _already_running(open_id, db=db)
     try:
         lease = claim_sync_lease(db, open_id)
         if lease is None:  # another process (cron, the app, a CLI run) is syncing it
-            return _already_running(open_id)
+            return _already_running(open_id, db=db)
         try:
             return _SyncRun(db, client, keyring, open_id, clock, options, on_progress, cancel,
                             requests_counter).run()
@@ -389,8 +394,11 @@ def sync_account(
         lock.release()
 
 
-def _already_running(open_id: str) -> SyncResult:
-    return SyncResult(open_id, open_id, "skipped", already_running=True,
+def _already_running(open_id: str, *, db: sqlite_utils.Database | None = None) -> SyncResult:
+    # The result is read by people: name the account, never its raw open_id.
+    account = _load_account(db, open_id) if db is not None else None
+    label = account.label if account is not None else "This account"
+    return SyncResult(open_id, label, "skipped", already_running=True,
                       error="A sync of this account is already running (here or in another "
                             "Reelboard process, such as a scheduled sync); it carries on, and "
                             "its result appears when it finishes. Nothing was requested twice.")
@@ -1042,6 +1050,7 @@ def _update_profile(db: sqlite_utils.Database, open_id: str, captured_at: int,
         values["is_verified"] = int(user["is_verified"])
     if stats is not None and stats.get("follower_count") is not None:
         values["follower_count"] = stats["follower_count"]
+        values["follower_count_at"] = captured_at  # the Accounts card says "as of" this
     if not values:
         return 0
     assignments = ", ".join(f"{c} = :{c}" for c in values)
@@ -1223,15 +1232,17 @@ def _text(value: Any) -> str | None:
 
 
 def _missing_sentence(missing: Sequence[str]) -> str:
+    # Marketer's words: which permission is missing, never the scope code (the Accounts card
+    # lists the codes in its permissions detail).
     parts = []
     if SCOPE_VIDEO_LIST in missing:
-        parts.append("videos were not synced (the account did not grant video.list)")
+        parts.append("videos were not synced (the creator has not allowed reading videos)")
     if SCOPE_STATS in missing:
-        parts.append("follower, like and video counts were not recorded (the account did not "
-                     "grant user.info.stats)")
+        parts.append("follower, like and video counts were not recorded (the creator has not "
+                     "allowed reading profile stats)")
     if SCOPE_PROFILE in missing:
-        parts.append("username and bio were not updated (the account did not grant "
-                     "user.info.profile)")
+        parts.append("username and bio were not updated (the creator has not allowed reading "
+                     "the profile)")
     return ("Partly synced: " + "; ".join(parts)
             + ". Use \"Grant more\" on the Accounts page to allow them.")
 

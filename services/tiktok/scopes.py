@@ -148,14 +148,17 @@ def feature_status(granted: Iterable[str]) -> dict[str, FeatureStatus]:
             costs = "; ".join(_WITHOUT[s] for s in missing)
             # Neutral wording: the account may never have been asked for this feature.
             verb = "is off" if len(missing) == len(feature.scopes) else "is limited"
-            reason = (
-                f"{feature.label} {verb}: this account's grant lacks {', '.join(missing)} "
-                f"({costs}). Use \"Grant more\" to ask the creator for it."
-            )
+            # Plain words only: the scope codes appear once, in the permissions detail.
+            reason = f"{feature.label} {verb}: {costs}. Use \"Grant more\" to ask the creator."
         else:
             reason = ""
         result[name] = FeatureStatus(name, feature.label, not missing, missing, reason)
     return result
+
+
+def permission_words(scope: str) -> str:
+    """What a Login Kit scope lets Reelboard do, in words (the code itself is not repeated)."""
+    return LOGIN_KIT_SCOPES.get(scope) or explain_scope(scope)
 
 
 def explain_scope(scope: str) -> str:

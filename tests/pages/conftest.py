@@ -42,7 +42,12 @@ def open_page(name: str, *, query: dict[str, str | list[str]] | None = None,
     if query:
         for key, value in query.items():
             at.query_params[key] = value
-    return at.run()
+    at.run()
+    if query and {"code", "state", "error"} & set(query) and name == "accounts":
+        # A TikTok callback takes two runs: the first cleans the browser's address and the
+        # browser's rerun from it finishes the connect (dashboard.accounts_flow).
+        at.run()
+    return at
 
 
 def current_runtime():

@@ -73,7 +73,10 @@ def team_app(page: str | None = None, *, access: dict | None = None, query=None)
         at.switch_page(str(Path("..") / "pages" / f"{page}.py"))
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    return at.run()
+    at.run()
+    if page == "accounts" and {"code", "state", "error"} & set(query or {}):
+        at.run()  # a TikTok callback takes two runs (dashboard.accounts_flow)
+    return at
 
 
 def buttons(at: AppTest) -> set[str]:
@@ -226,7 +229,7 @@ def test_callback_finished_in_another_persons_session_is_refused(who):
     )
     assert not at.exception
     assert "started by another Reelboard user" in at.error[0].value
-    assert dict(at.query_params) == {}
+    assert not {"code", "state"} & set(at.query_params)
     with open_db(rt.settings.database_path) as db:
         assert list_accounts(db) == []
 

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from dashboard.text import md_text
 from services.access import LOCAL_ACTOR
-from services.accounts import list_accounts, start_connect
+from services.accounts import CALLBACK_KEYS, list_accounts, start_connect
 from services.db import open_db
 from tests.pages.conftest import connect_demo, consent_params, current_runtime, open_page, texts
 
 ANALYTICS = ["user.info.basic", "user.info.profile", "user.info.stats", "video.list"]
+
+
+SCOPE_CODE = re.compile(r"(user\\?\.info\\?\.\w+|video\\?\.(list|publish|upload))")
+PERMISSION_ITEM = re.compile(r"^- .+ \(`[a-z.]+`\)$")
+
+
+def scope_codes_outside_permission_lists(page: str) -> list[str]:
+    """Lines naming a raw TikTok scope code anywhere but a permissions list item."""
+    return [line for line in page.splitlines()
+            if SCOPE_CODE.search(line) and not PERMISSION_ITEM.match(line)]
+
+
+def list_accounts_for(rt):
+    with open_db(rt.settings.database_path) as db:
+        return list_accounts(db)
 
 
 def _authorize_url(rt, scopes=ANALYTICS):
@@ -41,7 +58,7 @@ def test_callback_connects_and_clears_the_query_string():
     params = consent_params(rt, _authorize_url(rt), creator="trailrunnerjo")
     at = open_page("accounts", query={k: v[0] for k, v in params.items()})
     assert not at.exception
-    assert dict(at.query_params) == {}
+    assert not set(CALLBACK_KEYS) & set(at.query_params)  # the view's own keys may stay
     page = texts(at)
     # The name comes from TikTok, so it is escaped (shown as text, not Markdown).
     assert f"Connected **{md_text('Jo on the Trails (@trailrunnerjo)')}**" in page
@@ -56,27 +73,45 @@ def test_partial_consent_is_explained_and_offers_grant_more():
     params = {k: v[0] for k, v in params.items()}
     at = open_page("accounts", query=params)
     page = texts(at)
-    assert "did not grant user.info.profile, user.info.stats" in page
-    assert "Analytics is limited: this account's grant lacks" in page
-    assert any(b.label == "Grant more" for b in at.button)
+    assert "did not approve everything asked for" in page
+    assert "Analytics is limited: username, bio and verified badge are not shown" in page
+    assert scope_codes_outside_permission_lists(page) == []
+    # Grant more asks only for what is ticked: nothing ticked, nothing to ask.
+    oid = list_accounts_for(rt)[0].open_id
+    at.button(key=f"grant_more_{oid}").click().run()
+    assert at.button(key=f"grant_{oid}").disabled
 
 
-def test_replayed_callback_names_the_step():
+def test_replayed_successful_callback_lands_quietly_as_already_connected():
+    # Reload during the callback, Back after connecting, or the link in another tab.
     rt = current_runtime()
     params = consent_params(rt, _authorize_url(rt))
     query = {k: v[0] for k, v in params.items()}
     open_page("accounts", query=query)
     at = open_page("accounts", query=query)
     assert not at.exception
+    assert not at.error
+    assert any("is already connected" in i.value for i in at.info)
+    assert not set(CALLBACK_KEYS) & set(at.query_params)
+
+
+def test_replayed_failed_callback_names_the_step():
+    rt = current_runtime()
+    params = consent_params(rt, _authorize_url(rt))
+    query = {k: v[0] for k, v in params.items()}
+    query["error"] = "server_error"
+    query.pop("code")
+    open_page("accounts", query=query)
+    at = open_page("accounts", query=query)
     assert "Connecting failed (invalid state)" in at.error[0].value
-    assert dict(at.query_params) == {}
 
 
-def test_access_denied_callback_is_explained():
+def test_cancel_on_consent_screen_is_neutral_not_an_error():
     rt = current_runtime()
     params = consent_params(rt, _authorize_url(rt), approve=False)
     at = open_page("accounts", query={k: v[0] for k, v in params.items()})
-    assert "Connecting failed (access denied)" in at.error[0].value
+    assert not at.error
+    assert any("Not connected — you cancelled on TikTok" in i.value for i in at.info)
     with open_db(rt.settings.database_path) as db:
         assert list_accounts(db) == []
 

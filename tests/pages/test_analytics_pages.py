@@ -122,12 +122,15 @@ def test_videos_search_with_hostile_input_changes_nothing(history_runtime, query
 def test_videos_are_sorted_and_paged_in_sql(history_runtime):
     at = open_page("videos")
     first_page = at.dataframe[0].value
+    # Sorted by date: the order reads "Newest first", not "Highest first".
+    assert at.selectbox(key="video_order").options == ["Newest first", "Oldest first"]
     assert len(first_page) == 50  # trailrunnerjo has ~140 public videos: three pages
     assert "showing 1–50" in texts(at)
     at.selectbox(key="video_sort").select("Views").run()
     views = at.dataframe[0].value["views"].tolist()
     assert views == sorted(views, reverse=True)
-    at.selectbox(key="video_order").select("Lowest first").run()
+    assert at.selectbox(key="video_order").options == ["Highest first", "Lowest first"]
+    at.selectbox(key="video_order").select(False).run()
     lowest = at.dataframe[0].value["views"].tolist()
     assert lowest == sorted(lowest) and lowest[0] <= views[-1]
     at.number_input(key="video_page").set_value(2).run()

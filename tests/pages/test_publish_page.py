@@ -137,7 +137,7 @@ def test_drafts_only_grant_hides_direct_and_photo_and_offers_grant_more():
     assert not at.exception, at.exception
     assert at.radio(key="publish_mode").options == ["Send to TikTok drafts"]
     page = texts(at)
-    assert "Post now needs the `video.publish` permission" in page
+    assert "Post now needs permission to post videos directly" in page
     assert "video.publish" in at.button(key="publish_grant_more").help
 
 
@@ -146,8 +146,8 @@ def test_no_posting_permission_says_which_is_missing():
     at = open_page("publish")
     assert not at.exception
     page = texts(at)
-    assert "needs the `video.publish` permission" in page
-    assert "needs the `video.upload` permission" in page
+    assert "needs permission to post videos directly" in page
+    assert "needs permission to send videos to the creator's TikTok drafts" in page
     assert not [r for r in at.radio if r.key == "publish_mode"]
     assert at.button(key="publish_grant_more").label == "Grant more"
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services import accounts as acc
-from services.access import LOCAL_ACTOR
+from services.access import LOCAL_ACTOR, Actor
 from services.accounts import (
     Account,
     AccountNeedsReconnect,
@@ -105,7 +105,10 @@ def test_start_connect_stores_only_a_hash_and_an_encrypted_verifier(db, keyring,
     assert len(state) >= 43  # 256 bits from secrets
     assert "disable_auto_auth" not in query  # first account: nothing to switch from
     assert query["scope"] == ["user.info.basic,video.list"]
-    row = db.execute("SELECT * FROM oauth_states").fetchone()
+    row = db.execute(
+        "SELECT state_hash, code_verifier_enc, requested_scopes, purpose, target_open_id, "
+        "redirect_uri, created_at, expires_at, consumed_at, dashboard_user FROM oauth_states"
+    ).fetchone()
     (state_hash, verifier_enc, requested, purpose, target, redirect, created, expires, used,
      started_by) = row
     assert started_by == LOCAL_ACTOR.email  # security.md C5: bound to who started it
@@ -183,7 +186,7 @@ def test_partial_consent_keeps_granted_scopes_and_asks_only_allowed_fields(
     features = account.features
     assert not features["analytics"].available
     assert features["analytics"].missing == ("user.info.profile", "user.info.stats")
-    assert not features["publishing"].available and "video.publish" in \
+    assert not features["publishing"].available and "posted directly" in \
         features["publishing"].reason
     assert list_accounts(db)[0].granted_scopes == frozenset(BASIC_LIST)
 
@@ -285,10 +288,29 @@ def test_replayed_callback_is_refused_with_one_token_request(db, client, keyring
                                                              sandbox, clock, pending):
     params = pending()
     _complete(db, client, keyring, settings, clock, params)
+    # The same person again (reload, Back, another tab): quietly "already connected".
+    with pytest.raises(acc.AlreadyConnected) as info:
+        _complete(db, client, keyring, settings, clock, params)
+    assert info.value.step == "already_connected"
+    assert info.value.account.username == "lunakitchen"
+    assert len(sandbox.token_requests("authorization_code")) == 1
+    # Anyone else replaying it learns nothing: "already used", still one exchange.
+    other = Actor("eve@example.com", "Eve", "admin")
+    with pytest.raises(ConnectError, match="already used") as info:
+        complete_connect(db, client, keyring, params, actor=other,
+                         redirect_uri=settings.redirect_uri, clock=clock)
+    assert info.value.step == "invalid_state"
+    assert len(sandbox.token_requests("authorization_code")) == 1
+
+
+def test_replayed_failed_callback_is_still_refused(db, client, keyring, settings, sandbox,
+                                                   clock, pending):
+    params = pending(approve=False)
+    with pytest.raises(ConnectError):
+        _complete(db, client, keyring, settings, clock, params)
     with pytest.raises(ConnectError, match="already used") as info:
         _complete(db, client, keyring, settings, clock, params)
     assert info.value.step == "invalid_state"
-    assert len(sandbox.token_requests("authorization_code")) == 1
 
 
 def test_expired_state_is_refused(db, client, keyring, settings, sandbox, clock, pending):

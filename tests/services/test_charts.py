@@ -157,14 +157,15 @@ def test_posting_heatmap_grid_in_zone():
     heat = m.posting_heatmap(_old_videos(10), tz=LA)
     fig = c.posting_heatmap(heat, tz=LA)
     (hm,) = fig.data
-    assert hm.type == "heatmap" and np.asarray(hm.z).shape == (7, 24)
-    assert list(hm.y) == list(m.WEEKDAYS) and hm.x[18] == "18:00"
-    # Monday 02:00 UTC is Sunday 18:00 in Los Angeles: all ten videos in one cell.
+    assert hm.type == "heatmap" and np.asarray(hm.z).shape == (7, 8)
+    assert list(hm.y) == list(m.WEEKDAYS) and hm.x[6] == "18–21"
+    # Monday 02:00 UTC is Sunday 18:00 in Los Angeles: all ten videos in one cell, half of
+    # them above the account's median.
     z = np.asarray(hm.z, dtype=float)
-    assert z[6, 18] == 550.0 and np.isnan(z).sum() == 167
-    assert np.asarray(hm.customdata)[6, 18] == 10
-    assert fig.layout.xaxis.title.text == f"Hour posted ({LA})"
-    assert "videos 7+ days old" in _subtitle(fig)
+    assert z[6, 6] == 0.5 and np.isnan(z).sum() == 55
+    assert np.asarray(hm.customdata)[6, 6][0] == 10 and np.asarray(hm.text)[6, 6] == "10"
+    assert fig.layout.xaxis.title.text == f"Hours posted ({LA})"
+    assert "videos 7+ days old" in _subtitle(fig) and "all time" in _subtitle(fig)
 
 
 def test_hashtag_bars_biggest_on_top_with_overall_median():

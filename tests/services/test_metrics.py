@@ -210,8 +210,14 @@ def test_gained_between_says_why_it_cannot_answer(points, start, note):
 
 def test_gained_between_flags_a_gap_at_the_edge():
     d0 = ts(2024, 5, 1)
-    g = m.gained_between(series([(d0, 0), (d0 + 4 * D, 400)]), "view_count", d0 + D, d0 + 4 * D)
-    assert g.value == 300 and g.note.startswith("Partly estimated")
+    # A 4-day gap, then daily snapshots: the window's first day lies in the gap (1 of 4 days).
+    points = [(d0, 0), (d0 + 4 * D, 400), (d0 + 5 * D, 500), (d0 + 6 * D, 600), (d0 + 7 * D, 700)]
+    g = m.gained_between(series(points), "view_count", d0 + 3 * D, d0 + 7 * D)
+    assert g.value == 400 and g.note.startswith("Partly estimated: 25%")
+    assert g.estimated_share == pytest.approx(0.25)
+    # Wholly inside the gap: not a number at all.
+    inside = m.gained_between(series(points), "view_count", d0 + D, d0 + 4 * D)
+    assert inside.value is None and inside.note.startswith("Not enough snapshots")
 
 
 def test_level_at_is_the_last_lifetime_reading():
@@ -579,10 +585,10 @@ def test_heatmap_uses_the_viewer_time_zone():
     la = m.posting_heatmap(videos, tz=LA, min_videos=2)
     cell = la.frame[(la.frame["weekday"] == 6) & (la.frame["hour"] == 18)].iloc[0]
     assert (cell["weekday_name"], cell["videos"], cell["median_views"]) == ("Sun", 2, 200.0)
-    assert len(la.frame) == 168 and la.frame["videos"].sum() == 2
+    assert len(la.frame) == 7 * 8 and la.frame["videos"].sum() == 2  # 3-hour blocks
     assert la.frame.drop(cell.name)["median_views"].isna().all()  # empty cells: NaN, not 0
     utc = m.posting_heatmap(videos, tz="UTC", min_videos=2).frame
-    assert utc.loc[(utc["weekday"] == 0) & (utc["hour"] == 2), "videos"].item() == 2
+    assert utc.loc[(utc["weekday"] == 0) & (utc["hour"] == 0), "videos"].item() == 2
 
 
 def test_heatmap_with_too_few_old_videos_says_so():
@@ -661,7 +667,7 @@ def test_cadence_with_one_post_explains_the_missing_gaps():
     c = m.posting_cadence(
         pd.DataFrame({"create_time": [ts(2024, 3, 5)]}), p, tz="UTC", as_of_time=ts(2024, 3, 7, 12)
     )
-    assert c.posts_per_week.value == pytest.approx(1 / 0.5)  # 3.5 days observed
+    assert c.posts_per_week.value == pytest.approx(1.0)  # per week of the whole period
     assert c.median_gap_hours.value is None
     assert c.median_gap_hours.note == "Gaps need at least 2 posts in the period; there is 1."
 

@@ -53,9 +53,10 @@ def test_modes_follow_the_grant_and_name_the_missing_permission():
     assert form.mode_problems({"video.publish", "video.upload"}) == {}
     only_upload = form.mode_problems({"user.info.basic", "video.upload"})
     assert set(only_upload) == {"direct", "photo"}
-    assert "video.publish" in only_upload["direct"]
+    assert "post videos directly" in only_upload["direct"]
+    assert "video.publish" not in only_upload["direct"]  # words, not scope codes
     assert set(form.mode_problems({"video.publish"})) == {"draft"}
-    assert "video.upload" in form.mode_problems({"video.publish"})["draft"]
+    assert "TikTok drafts" in form.mode_problems({"video.publish"})["draft"]
 
 
 def test_privacy_options_are_the_creators_own_and_only_me_goes_with_branded_content():
