@@ -295,13 +295,26 @@ def _in_long_gap(times: np.ndarray, moment: float, max_gap: float) -> bool:
 
 
 def estimated_share(times: np.ndarray, start: float, end: float, max_gap: float) -> float:
-    """Share of ``[start, end]`` inside snapshot intervals longer than ``max_gap`` seconds."""
+    """Share of ``[start, end]`` whose growth is interpolated: the parts of the snapshot
+    intervals longer than ``max_gap`` seconds that contain the window's edges.
+
+    A gain is the difference of the counter at the two edges, so only an edge that falls inside
+    a long interval is a guess (how much of that interval's growth happened before the edge).
+    Long intervals strictly inside the window do not count: both of their ends are measured, so
+    the growth across them is exact (a compacted, weekly history still gives exact weekly
+    gains).
+    """
     if end <= start or len(times) < 2:
         return 0.0
-    lo, hi = times[:-1].astype("float64"), times[1:].astype("float64")
-    long = (hi - lo) > max_gap
-    overlap = np.clip(np.minimum(hi, end) - np.maximum(lo, start), 0, None)
-    return float(overlap[long].sum() / (end - start))
+    long_edges: set[tuple[float, float]] = set()
+    for edge in (start, end):
+        i = int(np.searchsorted(times, edge, side="right"))
+        if 0 < i < len(times) and times[i - 1] != edge:
+            lo, hi = float(times[i - 1]), float(times[i])
+            if hi - lo > max_gap:
+                long_edges.add((lo, hi))
+    covered = sum(max(0.0, min(hi, end) - max(lo, start)) for lo, hi in long_edges)
+    return float(min(covered / (end - start), 1.0))
 
 
 def _one_account(series: pd.DataFrame, what: str) -> pd.DataFrame:

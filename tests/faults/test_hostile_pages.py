@@ -255,7 +255,7 @@ def test_sync_now_with_overflowing_counters_says_so_and_the_page_survives():
     at.button(key="sync_now").click().run()
     assert not at.exception
     assert not any("Something went wrong" in e.value for e in at.error)
-    (warning,) = [w for w in at.warning if "partial" in w.value]
+    (warning,) = [w for w in at.warning if "partly synced" in w.value]
     assert "4 number\\(s\\) TikTok sent" in warning.value
     with open_db(rt.settings.database_path) as db:
         assert db.execute("SELECT status FROM sync_runs").fetchall() == [("partial",)]

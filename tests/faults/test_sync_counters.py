@@ -225,10 +225,17 @@ def make_client(settings, sleeps):
     return factory
 
 
-def test_counters_stored_before_the_fix_are_blanked_by_the_migration(db):
+def test_counters_stored_before_the_fix_are_blanked_by_the_migration(tmp_path):
     """N10 for caches written by the old sync: 2^62, -5 and "12x" already stored are blanked,
     in-range values stay, and a totals row built on them is dropped."""
-    from services.migrations import _counters_in_range
+    import sqlite_utils
+
+    from services.migrations import MIGRATIONS, _counters_in_range
+
+    # The cache as the old sync left it: every migration before this one applied (later ones
+    # move snapshots into the compact table behind a view).
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    MIGRATIONS.apply(db, stop_before="0006_counters_in_range")
 
     db.execute(
         "INSERT INTO accounts (open_id, status, connected_at, updated_at) "
