@@ -18,7 +18,6 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from dashboard import gate, runtime
 from services.publishing import (
-    DRAFT_NOTE,
     MODE_LABELS,
     PROCESSING_NOTE,
     AlreadyQueued,
@@ -279,9 +278,9 @@ def _outcome(job: PublishJob) -> None:
             _resume(job.id)
         if job.status == "unknown":
             _unknown_actions(job)
-        if job.status == "inbox":
-            st.caption(DRAFT_NOTE)
-        elif not job.is_final:
+        # The outcome's message already says what the creator does with a draft, and while
+        # TikTok processes it is the processing note itself: say each once.
+        if not job.is_final and outcome.message != PROCESSING_NOTE:
             st.caption(PROCESSING_NOTE)
             if job.needs_polling and _past_deadline():
                 st.warning(

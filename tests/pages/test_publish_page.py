@@ -466,6 +466,8 @@ def test_drafts_reach_the_creators_inbox_with_what_to_do_next(video):
     assert not at.exception, at.exception
     assert any("TikTok drafts" in s.value and "SEND_TO_USER_INBOX" in s.value for s in at.success)
     assert "notification in the TikTok app" in everything(at)
+    # Said once: the outcome already carries the note, a caption under it repeated it.
+    assert everything(at).count("notification in the TikTok app") == 1
     assert calls(rt, "/v2/post/publish/inbox/video/init/") == 1
 
 
