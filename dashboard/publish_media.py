@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -171,9 +172,22 @@ def _url() -> MediaChoice:
     )
     if not url.strip():
         return MediaChoice()
-    st.caption("Preview (as your browser loads it):")
-    st.video(url.strip(), width=320)
+    # st.video reads any string that is not a URL as a file on this server and serves it to
+    # the browser: preview only a well-formed https link (the Post button says why others fail).
+    if _is_https_url(url.strip()):
+        st.caption("Preview (as your browser loads it):")
+        st.video(url.strip(), width=320)
+    else:
+        st.caption("The preview appears once the link starts with https://.")
     return MediaChoice(UrlSource(url.strip()))
+
+
+def _is_https_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname) and text.isprintable()
 
 
 def _photos() -> MediaChoice:
@@ -195,7 +209,12 @@ def _photos() -> MediaChoice:
         step=1,
         key=f"{KEY}cover",
     )
-    st.image(urls[:MAX_PHOTOS], width=110)
+    # Like st.video, st.image opens a string that is not a URL as a file on this server.
+    previewable = [u for u in urls[:MAX_PHOTOS] if _is_https_url(u)]
+    if previewable:
+        st.image(previewable, width=110)
+    if len(previewable) < len(urls[:MAX_PHOTOS]):
+        st.caption("Only links that start with https:// are previewed.")
     return MediaChoice(PhotoUrls(tuple(urls), int(cover) - 1))
 
 
