@@ -183,11 +183,17 @@ def _url() -> MediaChoice:
 
 
 def _is_https_url(text: str) -> bool:
+    return is_web_url(text, ("https",))
+
+
+def is_web_url(text: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    """Whether st.image/st.video will fetch ``text`` as a link rather than open it as a file
+    on this server (they do that with any string that is not a URL)."""
     try:
         parts = urlsplit(text)
     except ValueError:
         return False
-    return parts.scheme == "https" and bool(parts.hostname) and text.isprintable()
+    return parts.scheme in schemes and bool(parts.hostname) and text.isprintable()
 
 
 def _photos() -> MediaChoice:
