@@ -206,6 +206,7 @@ def status_panel() -> None:
     if job is None:
         return
     if keep_polling(job) and not _past_deadline():
+        st.session_state[f"{JOB_KEY}_drawn_status"] = job.status
         _poll(job_id)
     else:
         _outcome(job)
@@ -238,8 +239,12 @@ def _poll(job_id: int) -> None:
         st.caption(f"Could not ask TikTok just now ({exc.step.replace('_', ' ')}); retrying.")
         return
     _outcome(job)
-    if not keep_polling(job) or _past_deadline():
-        st.rerun()  # a full run draws the settled panel without the timer
+    # A full run draws the settled panel without the timer, and the history below with the
+    # new status (it showed "processing" beside a PUBLISH_COMPLETE panel while the link was
+    # still awaited).
+    changed = job.status != st.session_state.get(f"{JOB_KEY}_drawn_status")
+    if changed or not keep_polling(job) or _past_deadline():
+        st.rerun()
 
 
 def _past_deadline() -> bool:
