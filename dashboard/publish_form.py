@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from dashboard.text import is_web_url
 from services.publishing import (
     BRANDED_NOT_PRIVATE,
     CAPTION_LIMITS,
@@ -180,7 +181,8 @@ def creator_header(creator: CreatorInfo) -> None:
     """Guideline 1a: who receives the post, prominently, as plain text."""
     with st.container(border=True):
         left, right = st.columns([1, 8], vertical_alignment="center")
-        if creator.avatar_url:
+        # TikTok's avatar link is outside data: never let st.image open it as a server file.
+        if creator.avatar_url and is_web_url(creator.avatar_url):
             left.image(creator.avatar_url, width=64)
         with right:
             st.caption("Posting to")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.text import is_web_url
 from services.publishing import (
     CreatorInfo,
     FileSource,
@@ -171,9 +172,18 @@ def _url() -> MediaChoice:
     )
     if not url.strip():
         return MediaChoice()
-    st.caption("Preview (as your browser loads it):")
-    st.video(url.strip(), width=320)
+    # st.video reads any string that is not a URL as a file on this server and serves it to
+    # the browser: preview only a well-formed https link (the Post button says why others fail).
+    if _is_https_url(url.strip()):
+        st.caption("Preview (as your browser loads it):")
+        st.video(url.strip(), width=320)
+    else:
+        st.caption("The preview appears once the link starts with https://.")
     return MediaChoice(UrlSource(url.strip()))
+
+
+def _is_https_url(text: str) -> bool:
+    return is_web_url(text, ("https",))
 
 
 def _photos() -> MediaChoice:
@@ -195,7 +205,12 @@ def _photos() -> MediaChoice:
         step=1,
         key=f"{KEY}cover",
     )
-    st.image(urls[:MAX_PHOTOS], width=110)
+    # Like st.video, st.image opens a string that is not a URL as a file on this server.
+    previewable = [u for u in urls[:MAX_PHOTOS] if _is_https_url(u)]
+    if previewable:
+        st.image(previewable, width=110)
+    if len(previewable) < len(urls[:MAX_PHOTOS]):
+        st.caption("Only links that start with https:// are previewed.")
     return MediaChoice(PhotoUrls(tuple(urls), int(cover) - 1))
 
 

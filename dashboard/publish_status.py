@@ -18,7 +18,6 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from dashboard import gate, runtime
 from services.publishing import (
-    DRAFT_NOTE,
     MODE_LABELS,
     PROCESSING_NOTE,
     AlreadyQueued,
@@ -207,6 +206,7 @@ def status_panel() -> None:
     if job is None:
         return
     if keep_polling(job) and not _past_deadline():
+        st.session_state[f"{JOB_KEY}_drawn_status"] = job.status
         _poll(job_id)
     else:
         _outcome(job)
@@ -239,8 +239,12 @@ def _poll(job_id: int) -> None:
         st.caption(f"Could not ask TikTok just now ({exc.step.replace('_', ' ')}); retrying.")
         return
     _outcome(job)
-    if not keep_polling(job) or _past_deadline():
-        st.rerun()  # a full run draws the settled panel without the timer
+    # A full run draws the settled panel without the timer, and the history below with the
+    # new status (it showed "processing" beside a PUBLISH_COMPLETE panel while the link was
+    # still awaited).
+    changed = job.status != st.session_state.get(f"{JOB_KEY}_drawn_status")
+    if changed or not keep_polling(job) or _past_deadline():
+        st.rerun()
 
 
 def _past_deadline() -> bool:
@@ -279,9 +283,9 @@ def _outcome(job: PublishJob) -> None:
             _resume(job.id)
         if job.status == "unknown":
             _unknown_actions(job)
-        if job.status == "inbox":
-            st.caption(DRAFT_NOTE)
-        elif not job.is_final:
+        # The outcome's message already says what the creator does with a draft, and while
+        # TikTok processes it is the processing note itself: say each once.
+        if not job.is_final and outcome.message != PROCESSING_NOTE:
             st.caption(PROCESSING_NOTE)
             if job.needs_polling and _past_deadline():
                 st.warning(

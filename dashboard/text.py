@@ -32,6 +32,7 @@ it stays Markdown. Plain-text places (``st.text``, dataframe cells, select optio
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from services.safe_text import plain_text, safe_tiktok_url
 
@@ -62,3 +63,13 @@ def md_link(label: object, url: object) -> str:
 
 
 __all__ = ["md_link", "md_text"]
+
+
+def is_web_url(text: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    """Whether st.image/st.video will fetch ``text`` as a link rather than open it as a file
+    on this server (they do that with any string that is not a URL)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in schemes and bool(parts.hostname) and text.isprintable()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import accounts_flow, gate, runtime
 from dashboard.oauth import begin_connect
-from dashboard.text import md_text
+from dashboard.text import is_web_url, md_text
 from services.accounts import disconnect, list_accounts
 from services.metrics import format_time
 from services.tiktok.scopes import FEATURES, permission_words, scopes_for
@@ -80,7 +80,9 @@ def _account_card(account, now: datetime, tz: str) -> None:
     with st.container(border=True):
         left, middle, right = st.columns([1, 3, 2], vertical_alignment="center")
         with left:
-            if account.avatar_url:
+            # st.image opens any string that is not a URL as a file on this server and serves
+            # it: TikTok's avatar_url is shown only when it is a web link.
+            if account.avatar_url and is_web_url(account.avatar_url):
                 st.image(account.avatar_url, width=88)
         with middle:
             verified = " :blue-badge[:material/verified: Verified]" if account.is_verified else ""

@@ -334,7 +334,9 @@ def dispatch(sb: Sandbox, req: Request) -> Response:
     if req.path.startswith("/_sandbox/media/"):
         return media(sb, req)
     if req.path.startswith("/_sandbox/sheets"):
-        return sheets_control.dispatch(sb, req)
+        # Its routes change state too (keys, shares, faults): the same web-page checks apply.
+        refused = _refuse_foreign(sb, req)
+        return refused if refused is not None else sheets_control.dispatch(sb, req)
     route = _CONTROL.get(req.path.rstrip("/"))
     if route is None:
         return _error(404, f"unknown control endpoint {req.path}")

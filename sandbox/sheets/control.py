@@ -207,7 +207,9 @@ def _cell_html(cell: dict[str, Any] | None) -> str:
     align = fmt.get("horizontalAlignment")
     if align in ("LEFT", "CENTER", "RIGHT"):
         style += f"text-align:{align.lower()};"
-    bg = fmt.get("backgroundColor") or {}
+    # Only a colour that was set: a cell without one shows Sheets' default white (an absent
+    # field, unlike an explicit Color{}, is not black).
+    bg = fmt.get("backgroundColor")
     if isinstance(bg, dict) and all(
         isinstance(bg.get(k, 0), int | float) for k in ("red", "green", "blue")
     ):

@@ -29,7 +29,8 @@ def as_plot_text(text: object, limit: int = 40) -> str:
 
 def views_gained_chart(report: WeeklyReport) -> go.Figure:
     """Grouped bars: views gained in the report week and the week before, per account."""
-    title = f"Views gained, {report.week.key} against the week before"
+    # Short enough for a phone's width: plotly cuts a long title instead of wrapping it.
+    title = f"Views gained, {report.week.key} vs {report.week.previous().key}"
     measured = [a for a in report.accounts if a.kpis["views_gained"].current.value is not None]
     if not measured:
         notes = [a.note for a in report.accounts if a.note]
@@ -61,5 +62,7 @@ def views_gained_chart(report: WeeklyReport) -> go.Figure:
         subtitle += f" · {len(report.accounts) - len(measured)} account(s) without enough history"
     fig = layout(fig, title=title, subtitle=subtitle, y_title="Views gained")
     fig.update_layout(template=TEMPLATE, barmode="group")
+    # Under the plot: two entries wrap on a narrow screen and, above it, overlap the subtitle.
+    fig.update_layout(legend={"yanchor": "top", "y": -0.18})
     fig.update_yaxes(tickformat="~s")
     return fig

@@ -52,3 +52,17 @@ def test_connect_on_consent_page_then_disconnect(app_server, page):
     wait_for_app(page)
     page.get_by_text("is disconnected").first.wait_for()
     assert page.get_by_text("Disconnected accounts (1)").is_visible()
+
+
+def test_on_a_phone_the_sidebar_starts_closed(app_server, browser):
+    # Opened on every page load, the sidebar covered the whole 390 px screen.
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        phone.goto(f"{app_server.url}/reports")
+        wait_for_app(phone)
+        assert phone.locator("h1").first.is_visible()
+        sidebar = phone.get_by_test_id("stSidebar")
+        assert sidebar.get_attribute("data-collapsed") == "true"
+    finally:
+        context.close()

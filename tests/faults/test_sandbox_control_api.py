@@ -48,3 +48,19 @@ def test_same_origin_control_posts_still_work(sb: Client) -> None:
         headers={"Origin": sb.base, "Sec-Fetch-Site": "same-origin"},
     )
     assert r.status_code == 200, r.text
+
+
+def test_the_fake_sheets_control_routes_refuse_a_web_page_too(sb: Client) -> None:
+    """/_sandbox/sheets/ (register or revoke a service-account key, share a spreadsheet, inject
+    faults) went straight to its own dispatcher, past the origin and content-type checks."""
+    body = json.dumps({"status": 429, "count": 5})
+    for headers in (
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "text/plain", "Origin": "https://evil.example"},
+        {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+    ):
+        r = sb.http.post(f"{sb.base}/_sandbox/sheets/faults", data=body, headers=headers)
+        assert r.status_code in (403, 415), (headers, r.status_code, r.text)
+    r = sb.http.post(f"{sb.base}/_sandbox/sheets/spreadsheets", json={"title": "ok"})
+    assert r.status_code == 201, r.text
+    assert sb.http.get(f"{sb.base}/_sandbox/sheets/view/{r.json()['spreadsheetId']}").ok

@@ -163,3 +163,21 @@ def test_reconnect_banner_starts_a_reconnect_flow_for_that_account():
         rows = db.execute("SELECT purpose, target_open_id FROM oauth_states "
                           "WHERE consumed_at IS NULL").fetchall()
     assert rows == [("reconnect", account.open_id)]
+
+
+def test_an_avatar_that_is_not_a_web_link_is_never_opened_as_a_server_file(tmp_path):
+    """st.image reads any non-URL string as a local file and serves it: an avatar_url such as
+    a path must not leak a file from the server (found by hand, after the same hole on Publish)."""
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    rt = current_runtime()
+    account = connect_demo(rt, "lunakitchen")
+    at = open_page("accounts")
+    assert len(at.get("image")) == 1  # the real avatar (a web link) is shown
+    with open_db(rt.settings.database_path) as db:
+        db.execute("UPDATE accounts SET avatar_url = ? WHERE open_id = ?",
+                   (str(secret), account.open_id))
+        db.conn.commit()
+    at = open_page("accounts")
+    assert not at.exception
+    assert len(at.get("image")) == 0

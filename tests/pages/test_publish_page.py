@@ -466,6 +466,8 @@ def test_drafts_reach_the_creators_inbox_with_what_to_do_next(video):
     assert not at.exception, at.exception
     assert any("TikTok drafts" in s.value and "SEND_TO_USER_INBOX" in s.value for s in at.success)
     assert "notification in the TikTok app" in everything(at)
+    # Said once: the outcome already carries the note, a caption under it repeated it.
+    assert everything(at).count("notification in the TikTok app") == 1
     assert calls(rt, "/v2/post/publish/inbox/video/init/") == 1
 
 
@@ -628,3 +630,37 @@ def test_an_interrupted_upload_resumes_with_the_same_link_not_a_new_post(video):
     at.run()
     assert [s.value for s in at.success] == ["**Posted** · TikTok status: PUBLISH_COMPLETE"]
     assert calls(rt, "/v2/post/publish/video/init/") == 1
+
+
+def test_a_typed_url_that_is_not_https_is_never_previewed_nor_read_from_disk(tmp_path):
+    # st.video takes a string that is not a URL as a path on the server: a typed path made
+    # the server read that file and serve it to the browser; anything else crashed the page.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser")
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_source").set_value("url").run()
+    for typed in (str(secret), "javascript:alert(1)//<script>", "file:///etc/passwd", "https://"):
+        at.text_input(key="publish_url").input(typed).run()
+        assert not at.exception, (typed, at.exception)
+        assert len(at.get("video")) == 0, typed
+        assert at.button(key="publish_post").disabled
+    at.text_input(key="publish_url").input("https://cdn.example.com/v.mp4").run()
+    videos = at.get("video")
+    assert len(videos) == 1 and videos[0].proto.url == "https://cdn.example.com/v.mp4"
+
+
+def test_typed_photo_urls_are_never_read_from_disk(tmp_path):
+    picture = tmp_path / "private.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    connect()
+    at = open_page("publish")
+    at.radio(key="publish_mode").set_value("photo").run()
+    before = len(at.get("image"))  # the creator's avatar
+    at.text_area(key="publish_photo_urls").input(f"{picture}\njavascript:x").run()
+    assert not at.exception, at.exception
+    assert len(at.get("image")) == before
+    assert "Only links that start with https:// are previewed." in texts(at)
+    at.text_area(key="publish_photo_urls").input("https://cdn.example.com/a.jpg").run()
+    assert not at.exception and len(at.get("image")) == before + 1
+    assert at.get("image")[-1].value == ["https://cdn.example.com/a.jpg"]

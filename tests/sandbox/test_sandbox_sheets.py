@@ -483,3 +483,30 @@ def test_html_view_escapes_cells_and_lists_charts(server, api, ctl):
     assert "Chart #7" in r.text and "&lt;b&gt;T&lt;/b&gt;" in r.text
     assert "default-src 'none'" in r.headers["Content-Security-Policy"]
     assert requests.get(f"{server.base_url}/_sandbox/sheets/view/nope").status_code == 404
+
+
+def test_html_view_leaves_unformatted_cells_readable(server, api, ctl):
+    # A cell without a backgroundColor has Sheets' default (white), not Color{} = black: the
+    # view painted every value cell black, hiding the exported report.
+    api.put("Sheet1!A1", [["plain", 42]])
+    white = {"red": 1, "green": 1, "blue": 1}
+    api.batch(
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": 0,
+                    "startRowIndex": 1,
+                    "endRowIndex": 2,
+                    "startColumnIndex": 0,
+                    "endColumnIndex": 1,
+                },
+                "cell": {"userEnteredFormat": {"backgroundColor": white}},
+                "fields": "userEnteredFormat.backgroundColor",
+            }
+        }
+    )
+    sid = api.url.rsplit("/", 1)[1]
+    html = requests.get(f"{server.base_url}/_sandbox/sheets/view/{sid}", timeout=10).text
+    assert "background:rgb(0,0,0)" not in html
+    assert "title='plain'>plain</td>" in html and "style=''" in html
+    assert "background:rgb(255,255,255)" in html

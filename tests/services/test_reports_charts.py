@@ -39,6 +39,10 @@ def test_grouped_bars_this_week_and_the_week_before(db):
     assert list(fig.data[0].y) == [1680.0] and list(fig.data[1].y) == [7080.0]
     assert list(fig.data[1].x) == ["&lt;b&gt;Luna&lt;/b&gt; *kitchen*"]  # text, not HTML
     assert "Difference between Reelboard snapshots, as of" in fig.layout.title.subtitle.text
+    # On a 390 px phone the two legend entries wrap: above the plot they ran into the subtitle,
+    # so the legend sits under the plot and the title is short enough not to be cut off.
+    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+    assert fig.layout.title.text == "Views gained, 2026-W47 vs 2026-W46"
 
 
 def test_no_history_is_an_empty_state_with_the_reason(db):
