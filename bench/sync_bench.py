@@ -20,7 +20,8 @@ c. The sandbox's limit lowered to 60/min and Reelboard's ``requests_per_minute``
 
 s. Scale (issue 12, target 2): one account with 1,000, 10,000 and 50,000 videos, zero latency,
    5 rounds each, Reelboard's sync against the bare loop timed alternately. Target: median
-   ratio <= 1.3x at every size. TikTok allows 600 requests a minute (tiktok-api.md §6), so a
+   ratio <= 1.3x at every size. TikTok allows 600 requests a minute
+   (https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit), so a
    50,000-video listing (2,501 calls) takes over four minutes by design; to time the client
    rather than the limit, this scenario raises the sandbox's limit and Reelboard's
    ``requests_per_minute`` to 1,000,000 for both contenders (the shared pacing window is still

@@ -76,7 +76,8 @@ def handle_callback() -> None:
                 actor=actor,
                 redirect_uri=runtime.settings().redirect_uri,
             )
-        # Names come from TikTok: shown as text, never as Markdown (security.md §5.6 X5).
+        # Names come from TikTok: shown as text, never as Markdown (the fault catalogue
+        # (tests/faults) X5).
         st.session_state[FLASH_KEY] = ("success", f"Connected **{md_text(account.label)}**.")
         if account.declined_scopes:
             st.session_state[FLASH_KEY] = (
@@ -107,11 +108,13 @@ def handle_callback() -> None:
                 "Not connected — you cancelled on TikTok. Nothing was stored.",
             )
         else:
-            # Session state keeps plain text only (DESIGN.md), never the exception object.
+            # Session state keeps plain text only (the architecture notes in README.md), never the
+            # exception object.
             st.session_state[FLASH_KEY] = ("error", (exc.step, exc.explanation, exc.fix))
     except AccessDenied as exc:
         st.session_state[FLASH_KEY] = ("error", (exc.step, exc.message, ""))
-    # Never leave the code or state in the address bar or history (security.md R10, C13): only
+    # Never leave the code or state in the address bar or history (the fault catalogue
+    # (tests/faults) R10, C13): only
     # if the browser's script did not already remove them (then Streamlit pushes an entry).
     for key in in_url:
         del st.query_params[key]

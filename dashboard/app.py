@@ -53,7 +53,8 @@ except ReelboardError as exc:
     st.stop()
 
 # The gate runs before navigation runs any page, the OAuth callback page included, on every
-# rerun (security.md §3.2, §5.8 A1–A3).
+# rerun (Streamlit's security reminders
+# (https://docs.streamlit.io/develop/concepts/connections/security-reminders) A1–A3).
 try:
     actor = gate.admit_or_stop()
 except ReelboardError as exc:  # e.g. a malformed [access] entry: nobody gets in

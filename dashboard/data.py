@@ -1,6 +1,7 @@
 """Cached page data: ``st.cache_data`` keyed by accounts, period and the cache's data version.
 
-Caches are global across users (STYLE.md), so every key includes the account ids and a data
+Caches are global across users (the project's code habits), so every key includes the account ids
+and a data
 version that each sync bumps; the database *path* is cached, never a connection.
 """
 
@@ -71,7 +72,9 @@ def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = Non
 
 
 def _renew_covers(videos: analytics.VideosData) -> int:
-    """TikTok's cover links expire after 6 h (tiktok-api.md §3.4): renew the stale ones shown."""
+    """TikTok's cover links expire after 6 h
+    (https://developers.tiktok.com/doc/tiktok-api-v2-video-object): renew the stale ones shown.
+    """
     if not videos.total:
         return 0
     renewed = 0

@@ -1,4 +1,6 @@
-"""Top-level error handling: no traceback ever reaches the browser (security.md §5.8 A5)."""
+"""Top-level error handling: no traceback ever reaches the browser (the fault catalogue
+(tests/faults) A5).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The access gate the entry script runs before navigation runs any page (security.md §3.2).
+"""The access gate the entry script runs before navigation runs any page (Streamlit's security
+reminders (https://docs.streamlit.io/develop/concepts/connections/security-reminders)).
 
 Local mode (no ``[auth]`` in secrets): one person at the machine, who is admin; the app serves on
 loopback only unless REELBOARD_ALLOW_UNAUTHENTICATED=1 (then a red banner on every page).

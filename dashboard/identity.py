@@ -1,6 +1,7 @@
 """Who is signed in to this browser session, as the identity provider said it.
 
-The one place that reads ``st.user`` (STYLE.md: AppTest has no ``st.user``; tests replace
+The one place that reads ``st.user`` (the project's code habits: AppTest has no ``st.user``; tests
+replace
 ``signed_in_claims``). Tokens are never returned, even if someone enables ``expose_tokens``.
 """
 

@@ -1,8 +1,9 @@
 """The app's view of services.runtime: one Runtime per server process, one DB per unit of work.
 
-This is the only module that reads ``st.secrets`` (DESIGN.md). The Runtime (settings + embedded
+This is the only module that reads ``st.secrets`` (the architecture notes in README.md). The Runtime
+(settings + embedded
 sandbox) is a ``cache_resource`` singleton; SQLite connections are never cached — each page run
-opens its own and closes it (STYLE.md "Caches are global across users").
+opens its own and closes it (the project's code habits "Caches are global across users").
 """
 
 from __future__ import annotations

@@ -354,7 +354,8 @@ DEMO_CREATORS: tuple[CreatorSpec, ...] = (
     ),
     # 4. The hostile creator: its display name (35 characters) is a tracking pixel plus a
     #    phishing link in Markdown, the username is Markdown bold, and every title is markup of
-    #    some kind (HOSTILE_TEXT). Every page is tested against it (security.md §5.6 X5).
+    # some kind (HOSTILE_TEXT). Every page is tested against it (the fault catalogue (tests/faults)
+    # X5).
     CreatorSpec(
         username="__h4x__.md",
         display_name="![x](https://e.vl/p)[Login](//e.vl)",

@@ -27,7 +27,9 @@ ACTION_KINDS = ("expire_token", "revoke")
 REWRITE_KINDS = ("cursor_rewind", "counter_override")
 ALL_KINDS = ("latency", *COUNTED_KINDS, *REWRITE_KINDS, *ACTION_KINDS)
 AUTHORIZE_PAGES = ("/v2/auth/authorize/", "/v2/auth/authorize")
-#: The numeric fields counter_override may replace (tiktok-api.md §3.1, §3.4).
+# : The numeric fields counter_override may replace
+# (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info,
+# https://developers.tiktok.com/doc/tiktok-api-v2-video-object).
 OVERRIDABLE_FIELDS = (
     "view_count",
     "like_count",

@@ -199,7 +199,8 @@ def _synthetic_times(username: str, seed: int, anchor: float, count: int) -> lis
     t = anchor - rng.uniform(3600.0, 20 * 3600.0)
     out: list[int] = []
     for _ in range(count):
-        # Whole seconds, strictly decreasing: list cursors are post times (tiktok-api.md §3.2).
+        # Whole seconds, strictly decreasing: list cursors are post times
+        # (https://developers.tiktok.com/doc/tiktok-api-v2-video-list).
         second = int(t) if not out else min(int(t), out[-1] - 1)
         out.append(second)
         t -= step * rng.uniform(0.5, 1.5)

@@ -1,12 +1,14 @@
 """Connected TikTok accounts: the connect flow, token refresh, reconnect and disconnect.
 
-Connect (DESIGN.md "Flows: Connect"; security.md §1.4 order): ``start_connect`` stores a one-time
+Connect (the architecture notes in README.md "Flows: Connect"; RFC 9700 (OAuth 2.0 Security BCP)
+order): ``start_connect`` stores a one-time
 state (hashed) and an encrypted PKCE verifier and returns TikTok's authorize URL;
 ``complete_connect`` validates the callback, consumes the state atomically, exchanges the code
 exactly once, reads the profile the granted scopes allow, and upserts the account by open_id
 with its tokens encrypted.
 
-Refresh (security.md R9, T1–T10): ``get_access_token`` refreshes ahead of expiry once per
+Refresh (the fault catalogue (tests/faults) R9, T1–T10): ``get_access_token`` refreshes ahead of
+expiry once per
 account even with concurrent callers — a per-account lock within the process and a lease row
 (``refresh_lease_owner/until``, claimed in ``BEGIN IMMEDIATE``) across processes. The rotated
 refresh token and the new access token are committed together before the new token is used.
@@ -59,11 +61,13 @@ from services.tiktok.scopes import (
 
 log = logging.getLogger(__name__)
 
-STATE_TTL = timedelta(minutes=10)  # security.md §1.3: matches OAuth 2.1's maximum code lifetime
+# RFC 9700 (OAuth 2.0 Security BCP): matches OAuth 2.1's maximum code lifetime.
+STATE_TTL = timedelta(minutes=10)
 # How long a used sign-in answer is remembered as "connected X" (only its hash and the open_id),
 # so a reload, Back or the same link in another tab lands quietly instead of as an error.
 COMPLETED_TTL = timedelta(days=1)
-MAX_PARAM_BYTES = 2048  # security.md C2: a TikTok code is ~100 chars; 2 kB is generous
+# the fault catalogue (tests/faults) C2: a TikTok code is ~100 chars; 2 kB is generous
+MAX_PARAM_BYTES = 2048
 CALLBACK_KEYS = ("code", "state", "scopes", "error", "error_description", "error_type")
 LEASE_SECONDS = 120  # > one refresh: 4 connects of 5 s, their back-off (≤7 s) and a 30 s read
 LEASE_POLL_SECONDS = 0.05
@@ -173,7 +177,9 @@ class Account:
 
     @property
     def features(self) -> dict[str, FeatureStatus]:
-        """Which features work with the granted scopes, and why not (security.md R6, C8)."""
+        """Which features work with the granted scopes, and why not (the fault catalogue
+        (tests/faults) R6, C8).
+        """
         return feature_status(self.granted_scopes)
 
     @property
@@ -236,9 +242,10 @@ def _hash_state(state: str) -> str:
 
 
 def _pkce_pair() -> tuple[str, str]:
-    # tiktok-api.md §1.2: verifier 43–128 chars of [A-Za-z0-9-._~]; challenge = hex(sha256)
+    # https://developers.tiktok.com/doc/login-kit-web: verifier 43–128 chars of [A-Za-z0-9-._~];
+    # challenge = hex(sha256)
     # (TikTok's S256 is hex, not RFC 7636 base64url). Sent on web too: harmless where ignored
-    # (security.md §1.3) and protective where enforced.
+    # (RFC 9700 (OAuth 2.0 Security BCP)) and protective where enforced.
     verifier = secrets.token_urlsafe(48)  # 64 chars, 384 bits
     return verifier, hashlib.sha256(verifier.encode("ascii")).hexdigest()
 
@@ -258,7 +265,8 @@ def start_connect(
     """Store a one-time state and return the TikTok authorize URL to send the browser to.
 
     The state (256 bits from ``secrets``) is kept only as its SHA-256 hash; the PKCE verifier is
-    stored encrypted; both expire after 10 minutes (security.md R1, R2, §1.4). The pending flow
+    stored encrypted; both expire after 10 minutes (the fault catalogue (tests/faults) R1, R2,
+    §1.4). The pending flow
     remembers who started it (``actor.email``): only that person may complete it (C5).
     ``purpose`` is also the action checked: connect, grant_more and reconnect are admin work.
     """
@@ -269,7 +277,7 @@ def start_connect(
     wanted = {BASE_SCOPE, *scopes}  # §9: user.info.basic is always part of a Login Kit grant
     unknown = sorted(s for s in wanted if s not in LOGIN_KIT_SCOPES)
     if unknown:
-        raise ValueError(f"not Login Kit v2 scopes: {', '.join(unknown)} (tiktok-api.md §9)")
+        raise ValueError(f"not Login Kit v2 scopes: {', '.join(unknown)} (https://developers.tiktok.com/doc/tiktok-api-scopes)")
     authorize(db, actor, purpose, target_open_id, clock=clock)
     if not settings.auth_url:
         raise ConfigError(["The TikTok authorize URL is not set (start Reelboard through "
@@ -292,7 +300,8 @@ def start_connect(
             [state_hash, verifier_enc, format_scopes(wanted), purpose, target_open_id,
              settings.redirect_uri, to_epoch(now), to_epoch(now + STATE_TTL), actor.email],
         )
-    # tiktok-api.md §1.2: with auto-auth TikTok silently re-authorizes whoever is logged in,
+    # https://developers.tiktok.com/doc/login-kit-web: with auto-auth TikTok silently re-authorizes
+    # whoever is logged in,
     # so adding another account (or granting more to a specific one) must show the page.
     return build_authorize_url(
         auth_url=settings.auth_url,
@@ -353,7 +362,9 @@ def _consume_state(
     db: sqlite_utils.Database, keyring: KeyRing, state: str, clock: Clock,
     actor_email: str = "",
 ) -> _PendingFlow:
-    """security.md R8: one-time use — exactly one row may change, or the callback is refused."""
+    """the fault catalogue (tests/faults) R8: one-time use — exactly one row may change, or the
+    callback is refused.
+    """
     state_hash = _hash_state(state)
     now = to_epoch(clock())
     with write_transaction(db):
@@ -416,13 +427,15 @@ def complete_connect(
     redirect_uri: str,
     clock: Clock = utc_now,
 ) -> Account:
-    """Handle TikTok's redirect back to the Accounts page (security.md §1.4 steps 1–7).
+    """Handle TikTok's redirect back to the Accounts page (RFC 9700 (OAuth 2.0 Security BCP) steps
+    1–7).
 
     ``params`` maps each query key to all its values (``st.query_params.get_all``), so repeated
     keys are seen. Raises ConnectError whose ``step`` says where it failed; on any failure
     nothing is stored. The page clears the query string afterwards either way (step 8).
     ``actor`` is whoever is signed in to this session: it must be the person who started the
-    flow (security.md C5) and still hold the role for it. Every outcome is audited.
+    flow (the fault catalogue (tests/faults) C5) and still hold the role for it. Every outcome is
+    audited.
     """
     seen: dict[str, Any] = {}
     try:
@@ -491,7 +504,8 @@ def _complete_connect(
                            "database is busy); nothing was connected.",
                            "Check free disk space, then connect again.") from exc
     seen.update(purpose=flow.purpose, target=flow.target_open_id)
-    # security.md C5: the answer must come back to the person who asked for it. A link
+    # the fault catalogue (tests/faults) C5: the answer must come back to the person who asked for
+    # it. A link
     # finished in someone else's session (a forwarded or planted link) is refused; the state
     # is used up either way, so it cannot be replayed.
     if not hmac.compare_digest((flow.dashboard_user or "").encode(), actor.email.encode()):
@@ -560,7 +574,8 @@ def _complete_connect(
             _profile_label(profile) if returned is None else returned.label,
             returned is not None and returned.status != "disconnected")
 
-    # 7. Upsert by open_id with the tokens encrypted (C12, security.md §2.3).
+    # 7. Upsert by open_id with the tokens encrypted (C12, the token-storage design (README, 'Tokens
+    # at rest')).
     try:
         _upsert_account(db, keyring, grant, profile, clock)
     except (sqlite3.Error, StorageError) as exc:
@@ -667,7 +682,8 @@ def discard_pending_grant(db: sqlite_utils.Database, client: TikTokClient, keyri
 
     A creator Reelboard does not hold is revoked at TikTok (nothing stays behind). A creator
     that is already connected is not: TikTok's revoke ends the whole authorization, which
-    would disconnect that account too (https://developers.tiktok.com/doc/oauth-user-access-token-management).
+    would disconnect that account too
+    (https://developers.tiktok.com/doc/oauth-user-access-token-management).
     """
     authorize(db, actor, "connect", None, clock=clock)
     grant, profile = _take_pending(db, keyring, pending_id, actor, clock)
@@ -698,7 +714,8 @@ def _count(value: Any) -> int | None:
 
 
 def _expiry(now: datetime, seconds: int | None) -> int | None:
-    # tiktok-api.md §2.3: never hard-code lifetimes; TikTok's answer says them (T10).
+    # https://developers.tiktok.com/doc/oauth-user-access-token-management: never hard-code
+    # lifetimes; TikTok's answer says them (T10).
     return to_epoch(now + timedelta(seconds=seconds)) if seconds is not None else None
 
 
@@ -775,7 +792,9 @@ def _upsert_account(
 
 
 def purge_expired_states(db: sqlite_utils.Database, clock: Clock = utc_now) -> int:
-    """Delete pending-flow rows past their expiry (security.md §1.4); returns how many."""
+    """Delete pending-flow rows past their expiry (RFC 9700 (OAuth 2.0 Security BCP)); returns how
+    many.
+    """
     with write_transaction(db):
         return _purge_states(db, clock())
 
@@ -847,7 +866,8 @@ def _decrypt_column(
         # key, not tampering; putting the key back fixes every account at once.
         raise
     except DecryptionError as exc:
-        # security.md §2.3 item 5, S10: only this account stops; the ciphertext is kept.
+        # the token-storage design (README, 'Tokens at rest') item 5, S10: only this account stops;
+        # the ciphertext is kept.
         reason = ("Its stored tokens failed their integrity check (altered, copied from another "
                   "account, or restored from a different backup).")
         mark_needs_reconnect(db, row.open_id, reason, clock=clock)
@@ -1097,7 +1117,7 @@ def _retry_after_rejection(
 ) -> T:
     """TikTok refused the token stored as ``envelope``: refresh once (unless someone already
     did) and call ``fn`` once more; a refused refresh or a refused fresh token marks the
-    account ``needs_reconnect`` (security.md §5.2 T6)."""
+    account ``needs_reconnect`` (the fault catalogue (tests/faults) T6)."""
     try:
         token, _ = _access_token(db, client, keyring, open_id, clock=clock, margin=margin,
                                  force_refresh=True, rejected=envelope)
@@ -1208,7 +1228,8 @@ def disconnect(
     actor: Actor,
     clock: Clock = utc_now,
 ) -> DisconnectResult:
-    """Revoke at TikTok (security.md R13), then delete the tokens and mark the account
+    """Revoke at TikTok (the fault catalogue (tests/faults) R13), then delete the tokens and mark
+    the account
     `disconnected`. Synced history stays. Says plainly when TikTok could not be told.
     Admins only; audited."""
     with audited(db, actor, "disconnect", open_id=open_id, clock=clock) as event:
@@ -1236,7 +1257,9 @@ def _disconnect(
     else:
         token: str | None = None
         if row.status == "active" and not _fresh(row, clock, 0):
-            try:  # revoke needs a live access token (tiktok-api.md §2.4)
+            # revoke needs a live access token
+            # (https://developers.tiktok.com/doc/oauth-user-access-token-management)
+            try:
                 token = get_access_token(db, client, keyring, open_id, clock=clock, margin=0)
             except (ReelboardError, sqlite3.Error):
                 token = None

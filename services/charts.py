@@ -1,6 +1,7 @@
 """Plotly figures for the Overview, Videos and Insights pages: frames in, ``go.Figure`` out.
 
-Pure functions (STYLE.md "Figures are built by pure functions"): no Streamlit, no I/O, so tests
+Pure functions (the project's code habits "Figures are built by pure functions"): no Streamlit, no
+I/O, so tests
 assert on traces without a browser. Every chart uses one template (:data:`TEMPLATE`: palette,
 fonts, grid, hover labels with thousands separators) and says where its numbers come from in a
 subtitle ("Difference between Reelboard snapshots, as of 3 Jun 2026 05:00"). When the

@@ -28,7 +28,8 @@ DEFAULT_SECRETS_PATH = REPO_ROOT / ".streamlit" / "secrets.toml"
 LIVE_AUTH_URL = "https://www.tiktok.com/v2/auth/authorize/"
 LIVE_API_BASE_URL = "https://open.tiktokapis.com"
 DEFAULT_APP_URL = "http://localhost:8501"
-#: The Accounts page's fixed url_path; TikTok redirects back to it (DESIGN.md "Flows").
+# : The Accounts page's fixed url_path; TikTok redirects back to it (the architecture notes in
+# README.md "Flows").
 ACCOUNTS_URL_PATH = "accounts"
 
 Mode = Literal["sandbox", "live"]
@@ -92,7 +93,8 @@ class Settings:
     encryption_keys: str = field(default="", repr=False)
     timezone: str = "UTC"
     app_url: str = DEFAULT_APP_URL
-    #: The Display API's per-endpoint limit that sync paces itself under (tiktok-api.md §6:
+    # : The Display API's per-endpoint limit that sync paces itself under
+    # (https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit:
     #: 600/min); lower it if TikTok granted less, or to match a sandbox started lower.
     sync_requests_per_minute: int = 600
     #: Seconds between automatic syncs in the app (services.schedule); 0 = off (use cron).
@@ -238,7 +240,9 @@ def check_settings(settings: Settings) -> list[str]:
 
 
 def check_redirect_uri(uri: str) -> list[str]:
-    """TikTok's redirect URI rules (tiktok-api.md §1.1) plus: it must reach our Accounts page."""
+    """TikTok's redirect URI rules (https://developers.tiktok.com/doc/login-kit-web) plus: it must
+    reach our Accounts page.
+    """
     if not uri:
         return [
             "TIKTOK_REDIRECT_URI is missing. Set it to this app's Accounts page, for example "

@@ -1,6 +1,8 @@
 """Keep stored cover URLs loadable: renew them through video/query before they expire.
 
-TikTok's ``cover_image_url`` is a signed CDN link that lives 6 hours (tiktok-api.md §3.4, §6);
+TikTok's ``cover_image_url`` is a signed CDN link that lives 6 hours
+(https://developers.tiktok.com/doc/tiktok-api-v2-video-object,
+https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit);
 after that the CDN (and the sandbox) answers 403 and the page shows a broken image. The cache
 keeps the URL from the last sync, which may be days old. ``refresh_stale_covers`` is called by a
 page with the ids it is about to show: it renews only the links that are expired or expire
@@ -30,7 +32,9 @@ from services.tiktok.client import MAX_QUERY_IDS, TikTokClient
 
 log = logging.getLogger(__name__)
 
-COVER_TTL_S = 6 * 3600  # tiktok-api.md §3.4 / §6: cover_image_url TTL
+# https://developers.tiktok.com/doc/tiktok-api-v2-video-object,
+# https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit: cover_image_url TTL
+COVER_TTL_S = 6 * 3600
 #: Renew a link once it is this old, i.e. less than an hour before it expires, so a page
 #: rendered now still shows the image when the browser fetches it (and for a while after).
 DEFAULT_MAX_AGE_S = 5 * 3600
@@ -113,7 +117,8 @@ def refresh_stale_covers(
 
 
 def _unique_ids(video_ids: Iterable[str]) -> list[str]:
-    # Ids are 19-digit text (DESIGN.md "Data"); keep the caller's order, drop repeats.
+    # Ids are 19-digit text (the architecture notes in README.md "Data"); keep the caller's order,
+    # drop repeats.
     seen: dict[str, None] = {}
     for vid in video_ids:
         text = str(vid).strip()
@@ -157,7 +162,8 @@ def _fresh_urls(videos: list[dict[str, Any]]) -> dict[str, str]:
     fresh: dict[str, str] = {}
     for video in videos:
         vid, url = video.get("id"), video.get("cover_image_url")
-        # One bad record costs its own cover only (security.md §5.3 N6), not the batch.
+        # One bad record costs its own cover only (the fault catalogue (tests/faults) N6), not the
+        # batch.
         if (isinstance(vid, str | int) and not isinstance(vid, bool)
                 and isinstance(url, str) and url.strip()):
             fresh[str(vid)] = url.strip()
@@ -165,6 +171,7 @@ def _fresh_urls(videos: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _log_stop(open_id: str, renewed: int, stale: int, exc: BaseException) -> None:
-    # The message of a ReelboardError is written for people and holds no token (security.md).
+    # The message of a ReelboardError is written for people and holds no token (the fault catalogue
+    # (tests/faults)).
     log.warning("covers %s: stopped after renewing %d of %d stale cover URLs: %s: %s",
                 open_id, renewed, stale, type(exc).__name__, exc)

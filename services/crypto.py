@@ -1,6 +1,7 @@
 """Encryption of tokens at rest: AES-256-GCM envelopes, the key ring, its key file, rotation.
 
-Design: security.md §2.3. Every secret column holds ``v1.<key_id>.<base64url(nonce‖ct‖tag)>``;
+Design: the token-storage design (README, 'Tokens at rest'). Every secret column holds
+``v1.<key_id>.<base64url(nonce‖ct‖tag)>``;
 the associated data binds each value to its table, column, row and key, so a blob copied into
 another row (or column) fails to decrypt instead of acting under the wrong identity (S10).
 
@@ -37,7 +38,7 @@ from services.errors import ReelboardError
 
 VERSION = "v1"
 KEY_BYTES = 32  # AES-256
-NONCE_BYTES = 12  # 96-bit random nonces (security.md §2.2)
+NONCE_BYTES = 12  # 96-bit random nonces (the token-storage design (README, 'Tokens at rest'))
 TAG_BYTES = 16
 AAD_PREFIX = b"reelboard|" + VERSION.encode() + b"|"
 KEY_FILE_NAME = "secret.key"
@@ -119,7 +120,8 @@ def decode_key(text: str | bytes, *, source: str = "the key") -> bytes:
 
 
 def _aad(table: str, column: str, row_key: str, key_id: str) -> bytes:
-    # security.md §2.3 item 2 (with this project's prefix). table and column are our own
+    # the token-storage design (README, 'Tokens at rest') item 2 (with this project's prefix). table
+    # and column are our own
     # constants without "|", and key_id has a fixed length, so the encoding is unambiguous.
     if "|" in table or "|" in column:
         raise ValueError("table and column names must not contain '|'")
@@ -210,7 +212,8 @@ class KeyRing:
             except CryptoError:  # unreadable right now: keep encrypting with what we have
                 pass
 
-    def __reduce__(self):  # keys must never reach st.cache_data / pickle (security.md §2.3 9.)
+    # Keys must never reach st.cache_data / pickle (README, 'Tokens at rest').
+    def __reduce__(self):
         raise TypeError("KeyRing cannot be pickled")
 
     def encrypt(self, plaintext: str, *, table: str, column: str, row_key: str) -> str:
@@ -256,7 +259,8 @@ class KeyRing:
                 raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(table, column, row_key, key_id)
             )
         except InvalidTag:
-            # Tampered, truncated, or copied from another row/column (security.md S10).
+            # Tampered, truncated, or copied from another row/column (the fault catalogue
+            # (tests/faults) S10).
             raise DecryptionError(
                 f"{table}.{column} failed its integrity check (the value was altered or copied "
                 "from another row).", **where) from None
@@ -280,7 +284,8 @@ def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
 def load_keyring(settings, db: sqlite_utils.Database, *, clock: Clock = utc_now) -> KeyRing:
     """The key ring for this installation, or CryptoError with the exact fix.
 
-    Order (security.md §2.3 item 3): REELBOARD_ENCRYPTION_KEYS, else ``<data_dir>/secret.key``,
+    Order (the token-storage design (README, 'Tokens at rest') item 3): REELBOARD_ENCRYPTION_KEYS,
+    else ``<data_dir>/secret.key``,
     else — only on a fresh install — a new key file. Then the key-check rows prove the key is
     right (S6) and every key id used by stored ciphertext must be in the ring.
     Expects migrations to be applied (services.runtime does that first).
@@ -512,7 +517,8 @@ def rotate_key(
     on_progress: ProgressCallback | None = None,
     clock: Clock = utc_now,
 ) -> RotationResult:
-    """Re-encrypt every stored value under the primary key (security.md §2.3 item 6).
+    """Re-encrypt every stored value under the primary key (the token-storage design (README,
+    'Tokens at rest') item 6).
 
     With ``new_key`` it becomes the primary. Keys from the key file: the file is rewritten
     (new key first, old keys kept) *before* anything is encrypted with it, so a crash cannot

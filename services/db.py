@@ -3,7 +3,7 @@
 One connection per unit of work (a page run, a sync, a CLI command), never shared across
 Streamlit sessions or threads. Every connection gets WAL, a busy timeout and foreign keys; every
 write runs in a short ``BEGIN IMMEDIATE`` transaction with no network call inside
-(security.md §4.6: a deferred transaction that later writes can fail with SQLITE_BUSY at once).
+(our reliability rules: a deferred transaction that later writes can fail with SQLITE_BUSY at once).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         _enable_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
-        # Rotated refresh tokens must survive a power cut (security.md §4.6).
+        # Rotated refresh tokens must survive a power cut (our reliability rules).
         conn.execute("PRAGMA synchronous=FULL")
     except sqlite3.DatabaseError as exc:
         raise StorageError(

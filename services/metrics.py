@@ -3,10 +3,12 @@
 Nothing here touches the database, the clock or Streamlit: every input is a frame or a number,
 so each answer can be checked by hand (tests/services/test_metrics.py).
 
-Where a number comes from (DESIGN.md "Insights"), carried by every result as ``provenance``:
+Where a number comes from (the architecture notes in README.md "Insights"), carried by every result
+as ``provenance``:
 
 - ``tiktok_lifetime``: a counter exactly as TikTok returned it at one snapshot (followers, a
-  video's views). The Display API has no history (tiktok-api.md §3): history exists only
+  video's views). The Display API has no history
+  (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info): history exists only
   because Reelboard snapshots these counters at every sync.
 - ``snapshot_difference``: the change of a lifetime counter between two of our snapshots
   (followers gained, views gained per day, top movers).

@@ -250,7 +250,7 @@ def _audit_events(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
         CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
         BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
-        -- security.md C5: the signed-in person who started a connect must finish it.
+        -- Fault catalogue C5: the signed-in person who started a connect must finish it.
         ALTER TABLE oauth_states ADD COLUMN dashboard_user TEXT;
         """
     )

@@ -9,7 +9,7 @@ with integer keys (migration 0008: ``videos.video_key``, ``accounts.account_key`
 ``video_snapshots`` view with the old TEXT columns is for other readers. Each video's latest
 counters are kept on ``videos`` by the sync (``view_count`` … ``counted_at``).
 
-Conventions (DESIGN.md "Data"):
+Conventions (the architecture notes in README.md "Data"):
 
 - Times in and out are integer Unix seconds (UTC); video ids are TEXT.
 - A list of accounts is passed to SQLite as one JSON parameter (``json_each``), so the SQL text
@@ -776,7 +776,7 @@ def data_version(db: sqlite_utils.Database) -> int:
     """A cheap number that changes whenever a sync starts, finishes or an account goes.
 
     Pass it to every ``st.cache_data`` function that reads the cache, so cached frames expire
-    exactly when the data does (STYLE.md "Caches are global across users").
+    exactly when the data does (the project's code habits "Caches are global across users").
     """
     row = db.execute(
         """

@@ -1,10 +1,12 @@
 """Client-side pacing: stay under TikTok's per-endpoint limits instead of bouncing off them.
 
 TikTok enforces each Display endpoint's limit over a one-minute **sliding** window and answers
-with 429 ``rate_limit_exceeded`` past it (tiktok-api.md §6, §5). Retrying after a 429 works, but
+with 429 ``rate_limit_exceeded`` past it
+(https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit,
+https://developers.tiktok.com/doc/tiktok-api-v2-error-handling). Retrying after a 429 works, but
 it wastes requests and time and, with many accounts syncing at once, invites retry storms. So we
 keep our own sliding window per endpoint and per account, set *below* the published limit
-(security.md §4.1: "a client-side token bucket per endpoint and per user token, set below the
+(our reliability rules: "a client-side token bucket per endpoint and per user token, set below the
 published limits"), and wait locally for a free slot before a request goes out.
 
 Why a sliding-window log rather than a token bucket: it is the same shape as the limit it guards,
@@ -12,7 +14,8 @@ so a burst of up to the budget goes out at once (a 10,000-video account's 500 li
 no waiting at 600/min), and the window can never admit more than the budget in any 60 s span,
 which a refilling bucket with the same capacity can (up to twice the budget across a boundary).
 
-Whether TikTok counts per app or per user is not documented (tiktok-api.md §13); the sandbox
+Whether TikTok counts per app or per user is not documented (observed behaviour of public TikTok
+clients); the sandbox
 counts per access token. We pace per (endpoint, account): the account outlives token rotation,
 so a refresh mid-sync never resets our window while the server's may carry on.
 
@@ -47,12 +50,16 @@ from requests.adapters import HTTPAdapter
 
 from services.errors import ReelboardError
 
-#: Published per-minute limits (tiktok-api.md §6). Endpoints not listed (oauth/token, revoke,
+# : Published per-minute limits (https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit).
+# Endpoints not listed (oauth/token, revoke,
 #: the upload PUT) have no documented limit and are not paced.
 DISPLAY_ENDPOINTS: tuple[str, ...] = ("/v2/user/info/", "/v2/video/list/", "/v2/video/query/")
-DISPLAY_LIMIT_PER_MINUTE = 600  # tiktok-api.md §3, §6
+# https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info,
+# https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit
+DISPLAY_LIMIT_PER_MINUTE = 600
 POSTING_LIMITS_PER_MINUTE: Mapping[str, int] = {
-    "/v2/post/publish/creator_info/query/": 20,  # tiktok-api.md §6 (per user access_token)
+    # https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit (per user access_token)
+    "/v2/post/publish/creator_info/query/": 20,
     "/v2/post/publish/video/init/": 6,
     "/v2/post/publish/inbox/video/init/": 6,
     "/v2/post/publish/content/init/": 6,
@@ -61,7 +68,8 @@ POSTING_LIMITS_PER_MINUTE: Mapping[str, int] = {
 #: Fraction of the published limit we allow ourselves. 90 % leaves room for clock skew between
 #: our window and the server's, and for requests the server timestamps later than we do.
 DEFAULT_HEADROOM = 0.9
-WINDOW_SECONDS = 60.0  # tiktok-api.md §6: "one-minute sliding window"
+# https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit: "one-minute sliding window".
+WINDOW_SECONDS = 60.0
 #: Shared window: slots reserved per transaction, and how long a reservation may be used. The
 #: hold is short so that a reservation's log time stays close to the real send times (a
 #: waiting process sees at most this much extra wait) and another process is never starved.

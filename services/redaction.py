@@ -1,4 +1,4 @@
-"""Keep tokens, codes, states and secrets out of logs (security.md §1.2 R10).
+"""Keep tokens, codes, states and secrets out of logs (RFC 9700 (OAuth 2.0 Security BCP) R10).
 
 Installed on the root logger by the app and the CLI; every record's message and arguments are
 scrubbed before any handler sees them.
@@ -11,7 +11,8 @@ import re
 
 # (pattern, replacement): each keeps the name of what it hides, never the value.
 _RULES: list[tuple[re.Pattern[str], str]] = [
-    # TikTok token prefixes (tiktok-api.md §0) and our own ciphertext envelopes.
+    # TikTok token prefixes (https://developers.tiktok.com/doc/tiktok-api-v2-error-handling) and our
+    # own ciphertext envelopes.
     (re.compile(r"\b(act|rft|clt)\.[A-Za-z0-9._*!~%-]+"), "[redacted]"),
     (re.compile(r"\bv1\.[A-Za-z0-9]{8}\.[A-Za-z0-9_-]{16,}"), "[redacted]"),
     # OAuth parameters in query strings or form bodies.

@@ -151,7 +151,8 @@ def start_runtime(settings: Settings) -> Runtime:
         db = connect(settings.database_path)
         try:
             apply_migrations(db)
-            # Refuse to start on a wrong or missing key now, not mid-flow (security.md §2.3).
+            # Refuse to start on a wrong or missing key now, not mid-flow (the token-storage design
+            # (README, 'Tokens at rest')).
             keyring = load_keyring(settings, db)
         finally:
             db.close()

@@ -2,20 +2,21 @@
 
 One run per account, with the fewest Display API requests the API allows:
 
-* one ``user/info`` for the profile and (if granted) follower/like/video counts (tiktok-api.md
-  §3.1), which also sizes the progress bar;
+* one ``user/info`` for the profile and (if granted) follower/like/video counts
+(https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info), which also sizes the progress bar;
 * one pass of ``video/list`` with ``max_count=20`` asking for metadata *and* the four counters in
   the same ``fields`` list (§3.2, §3.4: every Video Object field needs only ``video.list``), so a
   second pass through ``video/query`` is never needed: ≈ 1 + ceil(N/20) requests.
 
-Writes are short ``BEGIN IMMEDIATE`` transactions with no network call inside (security.md §4.6):
+Writes are short ``BEGIN IMMEDIATE`` transactions with no network call inside (our reliability
+rules):
 one per page of 20 videos (upsert the video rows, insert the snapshots with ON CONFLICT DO
 NOTHING), and one final transaction for the account snapshot, the run's totals, removals and
 the run's bookkeeping. Every snapshot of one run carries the run's ``captured_at``, taken once at
 the start. A run killed at any point leaves only whole pages behind; the next run of the account
 within ``resume_within_s`` adopts that run and its ``captured_at`` and continues after the last
 saved video (§3.2: the cursor may be "any timestamp to get videos posted before it"), so the
-cache ends exactly as one clean run would leave it (security.md §4.2, §5.3 N8–N9).
+cache ends exactly as one clean run would leave it (our reliability rules N8–N9).
 
 The listing is pipelined: once a page's cursor has been checked, the next page is requested on
 a helper thread while this thread writes the current one (writes stay on the run's own thread
@@ -59,20 +60,22 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int | None, str], None]
 Status = Literal["succeeded", "partial", "failed", "skipped"]
 
-PAGE_SIZE = 20  # tiktok-api.md §3.2: max_count ≤ 20
+PAGE_SIZE = 20  # https://developers.tiktok.com/doc/tiktok-api-v2-video-list: max_count ≤ 20
 PACING_FILE = "pacing.db"  # in the data dir: the request window every process shares
 
 SCOPE_STATS = "user.info.stats"
 SCOPE_PROFILE = "user.info.profile"
 SCOPE_VIDEO_LIST = "video.list"
 
-# tiktok-api.md §3.1: request only fields the grant covers (services.tiktok.scopes picks them),
+# https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info: request only fields the grant
+# covers (services.tiktok.scopes picks them),
 # or user/info answers `scope_permission_missed` for the whole call (§5).
 USER_FIELDS_BASIC = ("open_id", "union_id", "avatar_url", "display_name")
 USER_FIELDS_PROFILE = ("username", "bio_description", "profile_deep_link", "is_verified")
 USER_FIELDS_STATS = ("follower_count", "following_count", "likes_count", "video_count")
 USER_FIELDS = USER_FIELDS_BASIC + USER_FIELDS_PROFILE + USER_FIELDS_STATS
-# tiktok-api.md §3.4: metadata and counters in one list pass (no video/query round).
+# https://developers.tiktok.com/doc/tiktok-api-v2-video-object: metadata and counters in one list
+# pass (no video/query round).
 VIDEO_FIELDS = (
     "id", "create_time", "title", "video_description", "duration", "width", "height",
     "cover_image_url", "share_url", "embed_link",
@@ -89,7 +92,7 @@ _METADATA_COLUMNS = (
 #: 2.5 billion views (2.5·10^9); 10^12 is 400 times that, so no real count is refused, and a
 #: sum over nine million such counters still fits SQLite's and numpy's int64 (2^63 ≈ 9.2·10^18).
 #: Anything larger (a valid int64 such as 2^62, or 10^30, which SQLite cannot store) is an error
-#: in the answer, stored as null and said in the run's note (security.md §5.3 N6).
+#: in the answer, stored as null and said in the run's note (the fault catalogue (tests/faults) N6).
 MAX_COUNT = 10**12
 #: Sums of counters are taken with SQLite's total() (a float: it never raises "integer overflow")
 #: and capped here; below 2^53 a float sum of non-negative integers is exact.
@@ -107,16 +110,17 @@ _CRASH_LEAD = "Reelboard hit an unexpected error"
 class SyncOptions:
     """Knobs for a sync; the defaults follow TikTok's published limits."""
 
-    #: The server's per-endpoint limit (tiktok-api.md §6: 600/min). Lower it to match a sandbox
+    # : The server's per-endpoint limit (https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit:
+    # 600/min). Lower it to match a sandbox
     #: started with a lower ``rate_limit_per_minute``; the pacer keeps 90 % of it.
     requests_per_minute: int = DISPLAY_LIMIT_PER_MINUTE
-    #: Pagination safety (security.md §4.2): never more pages than this in one run
+    #: Pagination safety (our reliability rules): never more pages than this in one run
     #: (2,500 pages = 50,000 videos, far above any creator we serve).
     max_pages: int = 2_500
     #: A run interrupted less than this long ago (by the sync clock) is continued, not restarted,
     #: so its snapshots stay "as of" one moment. Older ones are left as they are.
     resume_within_s: int = 3_600
-    #: security.md §4.1: at most ~10 minutes per job; the rest waits for the next run.
+    #: our reliability rules: at most ~10 minutes per job; the rest waits for the next run.
     max_duration_s: float = 600.0
     #: Accounts synced at once (each with its own thread and SQLite connection).
     max_workers: int = 8
@@ -541,7 +545,8 @@ class _SyncRun:
                     else:
                         partial_reasons.append(stop.message)
                 except TikTokScopeError:
-                    # The grant changed in TikTok since it was stored (security.md §5.2 T7).
+                    # The grant changed in TikTok since it was stored (the fault catalogue
+                    # (tests/faults) T7).
                     missing.append(SCOPE_VIDEO_LIST)
                     account.scopes = account.scopes - {SCOPE_VIDEO_LIST}
         except _Stop as stop:  # cancelled between calls
@@ -587,16 +592,19 @@ class _SyncRun:
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``fn(access_token, …)`` with the run's token (services.accounts.RunToken:
         decrypted once per run, refreshed near expiry): one forced refresh on
-        `access_token_invalid`, then `needs_reconnect` (security.md §5.2 T6). The sync clock
+        `access_token_invalid`, then `needs_reconnect` (the fault catalogue (tests/faults) T6). The
+        sync clock
         goes along, so token expiry is judged on the same (maybe simulated) time as the
         server's."""
         self._check_cancel()
         return self.tokens.call(lambda token: fn(token, *args, **kwargs))
 
     def _user_info(self, account: _Account, missing: list[str]) -> dict[str, Any] | None:
-        """user/info with only the fields the grant covers (tiktok-api.md §3.1). If TikTok still
+        """user/info with only the fields the grant covers
+        (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info). If TikTok still
         says a permission is missing (the creator changed the grant in TikTok), note it and ask
-        again for the basic fields only, so the run goes on (security.md §5.2 T7)."""
+        again for the basic fields only, so the run goes on (the fault catalogue (tests/faults) T7).
+        """
         fields = user_fields_for(account.scopes, USER_FIELDS)
         if not fields:
             return None
@@ -676,8 +684,9 @@ class _SyncRun:
     def _cursor_problem(self, page: Any, videos: list[Any], cursor: int | None,
                         pages: int) -> _Stop | None:
         """Why the listing cannot go on after a page that claims more, or None."""
-        # tiktok-api.md §3.2 gives no guarantee against a repeating cursor or an empty page
-        # that claims more: never loop (security.md §4.2, §5.3 N7).
+        # https://developers.tiktok.com/doc/tiktok-api-v2-video-list gives no guarantee against a
+        # repeating cursor or an empty page
+        # that claims more: never loop (our reliability rules N7).
         # (progress.done does not count this page yet: the messages are built after its write.)
         if not videos:
             return _Stop("Stopped after {done} videos: TikTok returned an empty page that "
@@ -729,7 +738,7 @@ class _SyncRun:
         if time.monotonic() - self.started > self.options.max_duration_s:
             raise _Stop(
                 f"Stopped after {self.progress.done} videos to keep the run under "
-                f"{self.options.max_duration_s / 60:.0f} minutes (security.md §4.1); the "
+                f"{self.options.max_duration_s / 60:.0f} minutes (our reliability rules); the "
                 "next sync continues from there.", resumable=True)
 
     def _save_page(self, videos: Iterable[Any]) -> int:
@@ -863,7 +872,7 @@ def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
     Page commits skip the fsync (``synchronous=NORMAL``; services.db sets FULL for every
     connection). In WAL mode that cannot corrupt the file; a power cut may only lose the last
     pages, which the next run re-reads because it resumes from what is actually stored
-    (security.md §4.6 allows NORMAL outside the token and post tables). It is switched back
+    (our reliability rules allows NORMAL outside the token and post tables). It is switched back
     before anything else commits on this connection, so a rotated refresh token written by
     services.accounts between two pages, and the run's final transaction, are fsynced, and
     each FULL commit makes the pages before it durable too. It saves about a third of the
@@ -1141,8 +1150,10 @@ _VIDEO_NUMBERS = ("duration", "width", "height",
 
 
 def _video_row(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
-    """A Video Object (tiktok-api.md §3.4) as a row, or None if it lacks an id or a plausible
-    post time (security.md §5.3 N6: skip the bad record, count it, keep the page). A number
+    """A Video Object (https://developers.tiktok.com/doc/tiktok-api-v2-video-object) as a row, or
+    None if it lacks an id or a plausible
+    post time (the fault catalogue (tests/faults) N6: skip the bad record, count it, keep the page).
+    A number
     that is not a plausible count is stored as null and its field name added to ``ignored``."""
     v = raw if isinstance(raw, dict) else getattr(raw, "__dict__", {})
     vid = v.get("id")
@@ -1152,7 +1163,7 @@ def _video_row(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
             or not _CREATE_TIME_RANGE[0] <= create_time <= _CREATE_TIME_RANGE[1]:
         return None
     row: dict[str, Any] = {
-        "id": str(vid),  # 19-digit ids stay text (DESIGN.md "Data")
+        "id": str(vid),  # 19-digit ids stay text (the architecture notes in README.md "Data")
         "create_time": create_time,
         "title": _text(v.get("title")),
         "description": _text(v.get("video_description")),
@@ -1180,7 +1191,9 @@ def _is_int(value: Any) -> bool:
 
 def _count(value: Any, name: str, ignored: list[str]) -> int | None:
     """A count TikTok sent, or None. Only a JSON integer from 0 to MAX_COUNT is a count: a
-    bool is not, a float is not (counts are int64, tiktok-api.md §3.1/§3.4), and a numeric
+    bool is not, a float is not (counts are int64,
+    https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info,
+    https://developers.tiktok.com/doc/tiktok-api-v2-video-object), and a numeric
     string is schema drift we do not guess at. Anything sent that is not a count (null
     included) is noted in ``ignored``; a field TikTok did not send (NOT_SENT) is just blank."""
     if value is NOT_SENT:

@@ -1,4 +1,4 @@
-"""One sync per account across processes: a lease on the account row (security.md §4.3).
+"""One sync per account across processes: a lease on the account row (our reliability rules).
 
 Cron and *Sync now* (or two CLI runs) must not sync one account at once: the API calls would
 double and both runs would fight over TikTok's rate limit. The in-process lock in services.sync

@@ -9,7 +9,8 @@ An entry is an exact e-mail address or ``@domain`` (that exact domain, not its s
 The highest matching role wins. ``REELBOARD_ACCESS_ADMINS`` / ``_EDITORS`` / ``_VIEWERS``
 (comma-separated) replace the matching list from the file.
 
-Two optional keys tighten sign-in further (security.md-style hardening, both off by default):
+Two optional keys tighten sign-in further (the fault catalogue (tests/faults)-style hardening, both
+off by default):
 ``google_hosted_domain = "agency.example"`` requires Google's ``hd`` claim (a Workspace
 account of that domain), and ``max_sign_in_hours = 12`` asks for a fresh sign-in once the ID
 token's ``iat`` is older than that (Streamlit's own cookie lasts 30 days).

@@ -1,4 +1,5 @@
-"""The weekly report: model, files, Sheets export, history (DESIGN.md "Weekly report").
+"""The weekly report: model, files, Sheets export, history (the architecture notes in README.md
+"Weekly report").
 
 Public surface::
 

@@ -5,7 +5,7 @@ Configured per instance with an injectable ``requests.Session``, base URLs, ``sl
 It holds no tokens: every call takes the token it needs, and account storage/refresh policy live
 in services.accounts.
 
-Retry policy (security.md §4.1, R7):
+Retry policy (our reliability rules, R7):
 
 * The authorization-code exchange is sent exactly once, whatever happens: a code is single-use
   and a second attempt may make TikTok revoke what the first one obtained.
@@ -48,14 +48,16 @@ from services.tiktok.scopes import format_scopes, parse_scopes
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Reelboard/0.1 (+self-hosted TikTok dashboard)"
-MAX_VIDEO_PAGE = 20  # tiktok-api.md §3.2: max_count max 20
-MAX_QUERY_IDS = 20  # tiktok-api.md §3.3: at most 20 video ids
+MAX_VIDEO_PAGE = 20  # https://developers.tiktok.com/doc/tiktok-api-v2-video-list: max_count max 20
+# https://developers.tiktok.com/doc/tiktok-api-v2-video-query: at most 20 video ids
+MAX_QUERY_IDS = 20
 BACKOFF_BASE = 1.0  # seconds; full jitter: uniform(0, min(cap, base * 2**n))
 
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """A token response (tiktok-api.md §2.3). The repr never shows either token.
+    """A token response (https://developers.tiktok.com/doc/oauth-user-access-token-management). The
+    repr never shows either token.
 
     ``scopes`` is None only for a refresh response that did not list scopes (the stored ones
     then stay); ``refresh_expires_in`` is None when TikTok did not say.
@@ -72,7 +74,9 @@ class TokenGrant:
 
 @dataclass(frozen=True)
 class VideoPage:
-    """One page of /v2/video/list/ (tiktok-api.md §3.2): newest first; pass ``cursor`` on."""
+    """One page of /v2/video/list/ (https://developers.tiktok.com/doc/tiktok-api-v2-video-list):
+    newest first; pass ``cursor`` on.
+    """
 
     videos: list[dict[str, Any]]
     cursor: int | None
@@ -111,13 +115,14 @@ def build_authorize_url(
     code_challenge: str | None = None,
     disable_auto_auth: bool = False,
 ) -> str:
-    """The Login Kit v2 authorize URL (tiktok-api.md §1.2): `client_key` (never `client_id`),
+    """The Login Kit v2 authorize URL (https://developers.tiktok.com/doc/login-kit-web):
+    `client_key` (never `client_id`),
     comma-separated `scope`, `response_type=code`, and the S256 challenge when given."""
     scope = format_scopes(scopes)
     if not scope:
         raise ValueError("at least one scope is required")
     if not state:
-        raise ValueError("state is required (security.md R1)")
+        raise ValueError("state is required (the fault catalogue (tests/faults) R1)")
     params = {
         "client_key": client_key,
         "response_type": "code",
@@ -217,8 +222,11 @@ class TikTokClient:
     def exchange_code(
         self, code: str, *, redirect_uri: str, code_verifier: str | None = None
     ) -> TokenGrant:
-        """Trade an authorization code for tokens (tiktok-api.md §2.1). Sent exactly once:
-        never retried, not even after a connect error (security.md R7, C9, C10)."""
+        """Trade an authorization code for tokens
+        (https://developers.tiktok.com/doc/oauth-user-access-token-management). Sent exactly
+        once:
+        never retried, not even after a connect error (the fault catalogue (tests/faults) R7, C9,
+        C10)."""
         form = {
             "client_key": self.client_key,
             "client_secret": self._client_secret,
@@ -232,7 +240,8 @@ class TikTokClient:
         return _token_grant(body, grant_type="authorization_code")
 
     def refresh(self, refresh_token: str) -> TokenGrant:
-        """Refresh grant (tiktok-api.md §2.2). The returned refresh token replaces the old one
+        """Refresh grant (https://developers.tiktok.com/doc/oauth-user-access-token-management). The
+        returned refresh token replaces the old one
         (rotation, §2.3); only connect errors are retried, since a refresh that reached TikTok
         may already have rotated the token."""
         form = {
@@ -245,7 +254,10 @@ class TikTokClient:
         return _token_grant(body, grant_type="refresh_token")
 
     def revoke(self, access_token: str) -> None:
-        """Revoke the user's authorization (tiktok-api.md §2.4: success is an empty body)."""
+        """Revoke the user's authorization
+        (https://developers.tiktok.com/doc/oauth-user-access-token-management: success is an
+        empty body).
+        """
         form = {
             "client_key": self.client_key,
             "client_secret": self._client_secret,
@@ -256,7 +268,9 @@ class TikTokClient:
     # -- Display API ----------------------------------------------------------------------
 
     def user_info(self, access_token: str, fields: Iterable[str]) -> dict[str, Any]:
-        """GET /v2/user/info/ (tiktok-api.md §3.1); returns ``data.user``."""
+        """GET /v2/user/info/ (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info);
+        returns ``data.user``.
+        """
         fields = _field_list(fields)
         data = self.request_api(
             "GET", urls.USER_INFO, access_token, params={"fields": fields}
@@ -274,7 +288,9 @@ class TikTokClient:
         cursor: int | None = None,
         max_count: int = MAX_VIDEO_PAGE,
     ) -> VideoPage:
-        """POST /v2/video/list/ (tiktok-api.md §3.2): public videos, newest first."""
+        """POST /v2/video/list/ (https://developers.tiktok.com/doc/tiktok-api-v2-video-list): public
+        videos, newest first.
+        """
         if not 1 <= max_count <= MAX_VIDEO_PAGE:
             raise ValueError(f"max_count must be 1..{MAX_VIDEO_PAGE}, got {max_count}")
         body: dict[str, Any] = {"max_count": max_count}
@@ -298,7 +314,9 @@ class TikTokClient:
     def query_videos(
         self, access_token: str, video_ids: Iterable[str], fields: Iterable[str]
     ) -> list[dict[str, Any]]:
-        """POST /v2/video/query/ (tiktok-api.md §3.3) for at most 20 ids of this user."""
+        """POST /v2/video/query/ (https://developers.tiktok.com/doc/tiktok-api-v2-video-query) for
+        at most 20 ids of this user.
+        """
         ids = list(video_ids)
         if len(ids) > MAX_QUERY_IDS:
             raise ValueError(f"video/query takes at most {MAX_QUERY_IDS} ids, got {len(ids)}")
@@ -318,11 +336,16 @@ class TikTokClient:
     # -- Content Posting helpers (read-only ones; services.publishing builds on request_api) --
 
     def creator_info(self, access_token: str) -> dict[str, Any]:
-        """POST creator_info/query (tiktok-api.md §4.1); empty JSON body."""
+        """POST creator_info/query
+        (https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info);
+        empty JSON body.
+        """
         return self.request_api("POST", urls.CREATOR_INFO, access_token, json={})
 
     def publish_status(self, access_token: str, publish_id: str) -> dict[str, Any]:
-        """POST status/fetch (tiktok-api.md §4.6)."""
+        """POST status/fetch
+        (https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status).
+        """
         return self.request_api(
             "POST", urls.STATUS_FETCH, access_token, json={"publish_id": publish_id}
         )
@@ -337,10 +360,11 @@ class TikTokClient:
         json: Any = None,
         retry: bool | None = None,
     ) -> dict[str, Any]:
-        """One v2 API call in the `{data, error}` envelope (tiktok-api.md §0); returns ``data``.
+        """One v2 API call in the `{data, error}` envelope
+        (https://developers.tiktok.com/doc/tiktok-api-v2-error-handling); returns ``data``.
 
         ``retry=None`` retries fully only for endpoints in ``urls.READ_ONLY``; anything else
-        (e.g. posting init) is retried only when it never left (security.md §4.4 step 3).
+        (e.g. posting init) is retried only when it never left (our reliability rules step 3).
         """
         read_only = path in urls.READ_ONLY if retry is None else retry
         headers = {"Authorization": f"Bearer {access_token}"}
@@ -366,7 +390,9 @@ class TikTokClient:
         single_use: bool = False,
         allow_empty: bool = False,
     ) -> dict[str, Any]:
-        # tiktok-api.md §0, §2: OAuth endpoints take form bodies only (JSON is rejected).
+        # https://developers.tiktok.com/doc/tiktok-api-v2-error-handling,
+        # https://developers.tiktok.com/doc/oauth-user-access-token-management: OAuth endpoints take
+        # form bodies only (JSON is rejected).
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Cache-Control": "no-cache",
@@ -429,14 +455,18 @@ class TikTokClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _backoff(self, attempt: int) -> float:
-        # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"; security.md §4.1).
+        # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"; our reliability
+        # rules).
         return self._rand() * min(self.max_backoff, BACKOFF_BASE * 2 ** (attempt - 1))
 
 
 def _field_list(fields: Iterable[str]) -> str:
     names = [f for f in fields if f]
     if not names:
-        raise ValueError("at least one field is required (tiktok-api.md §3.1: fields is required)")
+        raise ValueError(
+            "at least one field is required "
+            "(https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info: fields is required)"
+        )
     return ",".join(names)
 
 
@@ -497,7 +527,9 @@ def _log_id(response: requests.Response, body: Any = None) -> str | None:
 
 
 def _api_data(response: requests.Response) -> dict[str, Any]:
-    """Unwrap `{data, error}`: success iff error.code == "ok" (tiktok-api.md §0, §5)."""
+    """Unwrap `{data, error}`: success iff error.code == "ok"
+    (https://developers.tiktok.com/doc/tiktok-api-v2-error-handling).
+    """
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     body = _json_or_none(response)
@@ -521,7 +553,9 @@ def _api_data(response: requests.Response) -> dict[str, Any]:
 def _oauth_body(
     response: requests.Response, *, single_use: bool, allow_empty: bool
 ) -> dict[str, Any]:
-    """Flat OAuth JSON (tiktok-api.md §2.3, §2.5): an `error` key means failure whatever the
+    """Flat OAuth JSON (https://developers.tiktok.com/doc/oauth-user-access-token-management,
+    https://developers.tiktok.com/doc/oauth-error-handling): an `error` key means failure
+    whatever the
     HTTP status (TikTok answers 200 for OAuth errors, §11)."""
     status = response.status_code
     body = _json_or_none(response)
@@ -555,7 +589,8 @@ def _positive_int(value: Any) -> int | None:
 
 
 def _token_grant(body: Mapping[str, Any], *, grant_type: str) -> TokenGrant:
-    """Validate a token response before anything is stored (security.md C11): nothing of a
+    """Validate a token response before anything is stored (the fault catalogue (tests/faults) C11):
+    nothing of a
     malformed answer is kept, and the error names the field, never its value."""
     access, refresh = body.get("access_token"), body.get("refresh_token")
     if not isinstance(access, str) or not access:

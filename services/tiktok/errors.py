@@ -2,9 +2,10 @@
 
 Modelled on stripe-python's `_error.py` (one base error carrying HTTP status and request id,
 mapped from the response in one place) and gspread's picklable API error. Every code listed in
-tiktok-api.md §2.5 (OAuth `error` values), §5 (API `error.code` values, posting codes included)
+https://developers.tiktok.com/doc/oauth-error-handling (OAuth `error` values), §5 (API `error.code`
+values, posting codes included)
 and §4.6 (`fail_reason` values) has an entry saying what happened, what to do, and whether the
-same request may simply be sent again (DESIGN.md "Quality bars").
+same request may simply be sent again (the architecture notes in README.md "Quality bars").
 
 Nothing here ever holds a token: messages are built from our own text plus TikTok's `message` /
 `error_description`, which is passed through services.redaction first.
@@ -40,7 +41,8 @@ def _a(code: str, kind: Kind, explanation: str, fix: str, retry_safe: bool) -> E
 
 _RECONNECT = "Reconnect the account on the Accounts page."
 
-# tiktok-api.md §5 (master table) and §4.1–§4.7 (posting references).
+# https://developers.tiktok.com/doc/tiktok-api-v2-error-handling (master table) and §4.1–§4.7
+# (posting references).
 API_ERRORS: dict[str, ErrorAdvice] = {
     e.code: e
     for e in (
@@ -59,7 +61,8 @@ API_ERRORS: dict[str, ErrorAdvice] = {
            "TikTok rejected the request's parameters.",
            "This is a Reelboard bug or a file TikTok cannot accept; check the message and the "
            "file, then try again with a change.", False),
-        # The posting reference tables spell it without the s (tiktok-api.md §11).
+        # The posting reference tables spell it without the s (observed behaviour of public TikTok
+        # clients).
         _a("invalid_param", "request",
            "TikTok rejected the request's parameters.",
            "This is a Reelboard bug or a file TikTok cannot accept; check the message and the "
@@ -121,7 +124,8 @@ API_ERRORS: dict[str, ErrorAdvice] = {
     )
 }
 
-# tiktok-api.md §2.5: OAuth `error` values (callback query and token/revoke responses).
+# https://developers.tiktok.com/doc/oauth-error-handling: OAuth `error` values (callback query and
+# token/revoke responses).
 OAUTH_ERRORS: dict[str, ErrorAdvice] = {
     e.code: e
     for e in (
@@ -164,7 +168,8 @@ OAUTH_ERRORS: dict[str, ErrorAdvice] = {
     )
 }
 
-# tiktok-api.md §4.6: `fail_reason` of a FAILED post, with the doc's retry advice.
+# https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status: `fail_reason` of
+# a FAILED post, with the doc's retry advice.
 FAIL_REASONS: dict[str, ErrorAdvice] = {
     e.code: e
     for e in (
@@ -347,7 +352,8 @@ class TikTokProtocolError(TikTokError):
 
 
 class OAuthError(TikTokError):
-    """An OAuth `error` (tiktok-api.md §2.5), from the callback or the token/revoke endpoints.
+    """An OAuth `error` (https://developers.tiktok.com/doc/oauth-error-handling), from the callback
+    or the token/revoke endpoints.
 
     ``error`` is TikTok's value (`invalid_grant`, `invalid_client`, …); ``description`` its
     redacted `error_description`.
@@ -369,7 +375,9 @@ def error_from_api(
     *,
     retry_after: float | None = None,
 ) -> TikTokError:
-    """Map a v2 API error envelope (tiktok-api.md §0, §5) to the right exception, in one place."""
+    """Map a v2 API error envelope (https://developers.tiktok.com/doc/tiktok-api-v2-error-handling)
+    to the right exception, in one place.
+    """
     advice = advice_for_api_code(code, http_status)
     common = {"http_status": http_status, "tiktok_message": tiktok_message, "log_id": log_id}
     if code and code not in API_ERRORS:
@@ -398,8 +406,10 @@ def error_from_oauth(
     *,
     single_use: bool = False,
 ) -> OAuthError:
-    """Map an OAuth error body (tiktok-api.md §2.5). ``single_use``: an authorization code was
-    sent, so the same request must never be repeated (security.md R7) whatever the error."""
+    """Map an OAuth error body (https://developers.tiktok.com/doc/oauth-error-handling).
+    ``single_use``: an authorization code was
+    sent, so the same request must never be repeated (the fault catalogue (tests/faults) R7)
+    whatever the error."""
     advice = advice_for_oauth_error(error)
     retry_safe = advice.retry_safe and not single_use
     fix = advice.fix

@@ -1,7 +1,8 @@
 """Login Kit v2 scopes, the user fields each unlocks, and Reelboard's feature bundles.
 
 The marketer chooses features (Analytics, Publishing, Drafts), not scopes; this module turns
-features into the scopes to request and, after partial consent (security.md R6, C8), turns the
+features into the scopes to request and, after partial consent (the fault catalogue (tests/faults)
+R6, C8), turns the
 granted scopes back into which features work and why the others do not.
 """
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 BASE_SCOPE = "user.info.basic"
 
-# tiktok-api.md §9: the public TT4D v2 scopes a Login Kit web app can request.
+# https://developers.tiktok.com/doc/tiktok-api-scopes: the public TT4D v2 scopes a Login Kit web app
+# can request.
 LOGIN_KIT_SCOPES: dict[str, str] = {
     "user.info.basic": "Read the account's avatar and display name",
     "user.info.profile": "Read the account's username, bio, profile links and verified badge",
@@ -23,7 +25,8 @@ LOGIN_KIT_SCOPES: dict[str, str] = {
     "video.upload": "Send videos and photos to the account's TikTok inbox as drafts",
 }
 
-# tiktok-api.md §9: what the missing scope costs, shown next to a degraded feature.
+# https://developers.tiktok.com/doc/tiktok-api-scopes: what the missing scope costs, shown next to a
+# degraded feature.
 _WITHOUT: dict[str, str] = {
     "user.info.basic": "the account's name and avatar cannot be read",
     "user.info.profile": "username, bio and verified badge are not shown",
@@ -33,7 +36,8 @@ _WITHOUT: dict[str, str] = {
     "video.upload": "videos cannot be sent to TikTok drafts",
 }
 
-# tiktok-api.md §9: other TT4D products on the same scopes page; not Login Kit for our use.
+# https://developers.tiktok.com/doc/tiktok-api-scopes: other TT4D products on the same scopes page;
+# not Login Kit for our use.
 OTHER_TT4D_SCOPE_PREFIXES: dict[str, str] = {
     "research.": "the Research API (client token, academic access)",
     "portability.": "the Data Portability API",
@@ -41,14 +45,16 @@ OTHER_TT4D_SCOPE_PREFIXES: dict[str, str] = {
     "artist.": "artist certification",
 }
 
-# tiktok-api.md §9: "Not in the public TT4D v2 scope list": TikTok API for Business scopes
+# https://developers.tiktok.com/doc/tiktok-api-scopes: "Not in the public TT4D v2 scope list":
+# TikTok API for Business scopes
 # (business-api.tiktok.com, Accounts API), which a Login Kit app cannot request.
 BUSINESS_API_SCOPES: frozenset[str] = frozenset({
     "video.insights", "comment.list", "comment.manage", "comment.list.manage",
     "user.insights", "user.account.type", "user.info.username",
 })
 
-# tiktok-api.md §3.1: user object fields and the scope each needs. Asking for a field without
+# https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info: user object fields and the scope
+# each needs. Asking for a field without
 # its scope gives `scope_permission_missed`, so fields are always chosen from the granted set.
 USER_FIELD_SCOPES: dict[str, str] = {
     "open_id": "user.info.basic",
@@ -83,7 +89,8 @@ class Feature:
     scopes: tuple[str, ...]
 
 
-# The bundles the Accounts page offers (DESIGN.md "Flows: Connect"). user.info.basic is added
+# The bundles the Accounts page offers (the architecture notes in README.md "Flows: Connect").
+# user.info.basic is added
 # to every request by scopes_for(), because TikTok grants it by default (§9).
 ANALYTICS = ("user.info.basic", "user.info.profile", "user.info.stats", "video.list")
 PUBLISHING = ("video.publish",)
@@ -103,7 +110,9 @@ def _canonical(scopes: Iterable[str]) -> tuple[str, ...]:
 
 
 def parse_scopes(raw: str | None) -> frozenset[str]:
-    """TikTok's comma-separated scope string (tiktok-api.md §1.3, §2.3) as a set."""
+    """TikTok's comma-separated scope string (https://developers.tiktok.com/doc/login-kit-web,
+    https://developers.tiktok.com/doc/oauth-user-access-token-management) as a set.
+    """
     return frozenset(s.strip() for s in (raw or "").split(",") if s.strip())
 
 
@@ -162,20 +171,22 @@ def permission_words(scope: str) -> str:
 
 
 def explain_scope(scope: str) -> str:
-    """Why a scope can or cannot be requested through Login Kit v2 (tiktok-api.md §9)."""
+    """Why a scope can or cannot be requested through Login Kit v2
+    (https://developers.tiktok.com/doc/tiktok-api-scopes).
+    """
     if scope in LOGIN_KIT_SCOPES:
         return f"{scope}: {LOGIN_KIT_SCOPES[scope]}."
     if scope in BUSINESS_API_SCOPES:
         return (
             f"{scope} is a TikTok API for Business scope (business-api.tiktok.com, Accounts "
             "API), not a Login Kit v2 scope: a TikTok for Developers app cannot request it "
-            "(tiktok-api.md §9). Per-video views, likes, comments and shares come from "
-            "video.list instead."
+            "(https://developers.tiktok.com/doc/tiktok-api-scopes). Per-video views, likes, "
+            "comments and shares come from video.list instead."
         )
     for prefix, product in OTHER_TT4D_SCOPE_PREFIXES.items():
         if scope.startswith(prefix):
             return f"{scope} belongs to {product}, which Reelboard does not use."
-    return f"{scope} is not a TikTok v2 scope Reelboard knows (tiktok-api.md §9)."
+    return f"{scope} is not a TikTok v2 scope Reelboard knows (https://developers.tiktok.com/doc/tiktok-api-scopes)."
 
 
 def check_bundles(
@@ -199,7 +210,7 @@ def check_bundles(
     lines.append(
         "note video.insights, comment.list, comment.manage, comment.list.manage and "
         "user.insights are TikTok API for Business scopes, not Login Kit v2 scopes "
-        "(tiktok-api.md §9); Reelboard does not request them."
+        "(https://developers.tiktok.com/doc/tiktok-api-scopes); Reelboard does not request them."
     )
     return ok, lines
 

@@ -1,6 +1,6 @@
 """Fault suite, issue 11 item 1: text from TikTok is shown as text, never Markdown or chart HTML.
 
-Catalogue row proposed to the lead (security.md §5.6, next to X5):
+Catalogue row proposed to the lead (the fault catalogue (tests/faults), next to X5):
 
 * X7 — a display name, username, video title, hashtag, ``share_url`` or an OAuth callback's
   ``error``/``error_description`` carries Markdown (``![x](https://evil/p.png)``,

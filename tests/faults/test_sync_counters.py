@@ -1,6 +1,6 @@
 """Fault suite, issue 11 item 2: numbers from TikTok out of range, and runs that crash.
 
-Catalogue rows proposed to the lead (security.md §5.3):
+Catalogue rows proposed to the lead (the fault catalogue (tests/faults)):
 
 * N10 — a counter is out of range or of the wrong type (2^62, 10^30, negative, a string, a
   bool, a float): stored as null and counted in the run's note; totals never overflow.

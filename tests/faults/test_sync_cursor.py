@@ -1,6 +1,6 @@
 """Fault suite, issue 11 item 3: a video listing that is not complete must not look complete.
 
-Catalogue row proposed to the lead (security.md §5.3):
+Catalogue row proposed to the lead (the fault catalogue (tests/faults)):
 
 * N12 — video/list's cursor goes backwards or jumps back in time, an empty page claims more,
   or the listing ends far short of user/info's ``video_count``: the run ends ``partial`` with

@@ -1,5 +1,6 @@
-"""Team access through the real entry script (AppTest): the gate on every page (security.md
-§5.8 A1), strangers and unverified addresses refused (A2), a removal effective on the next rerun
+"""Team access through the real entry script (AppTest): the gate on every page (the fault catalogue
+(tests/faults) A1), strangers and unverified addresses refused (A2), a removal effective on the
+next rerun
 (A3), what each role sees, the Audit page, the callback binding (C5) and the start-up refusal.
 
 AppTest has no st.user: ``dashboard.identity.signed_in_claims`` is the one function replaced.

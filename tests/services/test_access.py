@@ -1,5 +1,5 @@
 """Team access in services: every role × every action, the allowlist, the audit trail, and
-the connect flow bound to the person who started it (security.md C5)."""
+the connect flow bound to the person who started it (the fault catalogue (tests/faults) C5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The connect flow, token lifecycle and disconnect, against the sandbox over loopback.
 
-Covers security.md §5.1 (C1–C12), §5.2 (T1–T8) and §5.5 (S10) for accounts.
+Covers the fault catalogue (tests/faults) (C1–C12), §5.2 (T1–T8) and §5.5 (S10) for accounts.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ def test_start_connect_stores_only_a_hash_and_an_encrypted_verifier(db, keyring,
     ).fetchone()
     (state_hash, verifier_enc, requested, purpose, target, redirect, created, expires, used,
      started_by) = row
-    assert started_by == LOCAL_ACTOR.email  # security.md C5: bound to who started it
+    # the fault catalogue (tests/faults) C5: bound to who started it
+    assert started_by == LOCAL_ACTOR.email
     assert state_hash == hashlib.sha256(state.encode()).hexdigest()
     assert state not in repr(row)
     verifier = keyring.decrypt(verifier_enc, table="oauth_states", column="code_verifier_enc",

@@ -611,7 +611,8 @@ def test_pacer_keeps_a_sliding_window_per_endpoint_and_account():
     t.now += 30
     waited = pacer.acquire("/v2/video/list/", "a")
     assert 29.9 < waited < 30.1  # the first request leaves the window 60 s after it was made
-    assert pacer.budget("/v2/post/publish/video/init/") == 5  # 6/min (tiktok-api.md §6)
+    # 6/min (https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit)
+    assert pacer.budget("/v2/post/publish/video/init/") == 5
 
 
 def test_pacing_against_a_lowered_limit_sees_no_429(settings, db, keyring, sandbox, make_client):

@@ -489,7 +489,10 @@ def test_parse_retry_after():
 
 # -- the error table ------------------------------------------------------------------------
 
-# tiktok-api.md §2.5, §5 and §4.6, copied here so a missing entry fails loudly.
+# https://developers.tiktok.com/doc/oauth-error-handling,
+# https://developers.tiktok.com/doc/tiktok-api-v2-error-handling,
+# https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status, copied here so a
+# missing entry fails loudly.
 OAUTH_CODES = ["access_denied", "invalid_client", "invalid_grant", "invalid_request",
                "invalid_scope", "unauthorized_client", "unsupported_grant_type",
                "unsupported_response_type", "server_error", "temporarily_unavailable"]

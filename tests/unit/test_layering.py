@@ -1,4 +1,5 @@
-"""DESIGN.md layer rules, checked on the source: services/ never imports streamlit; pages/
+"""the architecture notes in README.md layer rules, checked on the source: services/ never imports
+streamlit; pages/
 never talk HTTP or SQL directly; there is no dashboard/pages/ folder."""
 
 from __future__ import annotations
