@@ -94,5 +94,6 @@ def test_hostile_creator_is_text_everywhere(app_server, page):
     _assert_inert(page)
     # plotly shows the escaped labels as the very characters of the titles.
     ticks = movers.locator(".ytick text").all_text_contents()
-    assert any(t.startswith('<span style="font-size:90px">X</span>') or
-               t.startswith('<a href="//evil.example">x</a>') for t in ticks), ticks
+    # (Long labels are cut to "…" plus the posting date, so only their start is compared.)
+    assert any(t.startswith('<span style="font-size:90px">X') or
+               t.startswith('<a href="//evil.example">x') for t in ticks), ticks
