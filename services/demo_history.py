@@ -140,7 +140,8 @@ class DemoHistoryResult:
         saved = sum(1 for r in self.runs if r.status in ("succeeded", "partial"))
         days = _plural(self.points, "day")
         text = f"Demo history: {days} of history added"
-        text += (f" ({_plural(self.days_skipped, 'day')} were already there)."
+        verb = "was" if self.days_skipped == 1 else "were"
+        text += (f" ({_plural(self.days_skipped, 'day')} {verb} already there)."
                  if self.days_skipped else ".")
         if not saved and not self.failures:
             text = f"Demo history: all {days} were already there."
