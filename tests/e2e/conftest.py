@@ -96,3 +96,22 @@ def wait_for_app(pg, timeout: float = 30_000) -> None:
     pg.wait_for_selector(
         "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
     )
+
+
+def choose_period(pg, label: str) -> None:
+    """Pick ``label`` in the sidebar's period list. A rerun that lands while the list is open
+    (the view is written to the URL after a sync) closes it: open it again, up to three times,
+    rather than fail on a loaded machine."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    option = pg.get_by_role("option", name=label)
+    for attempt in range(3):
+        pg.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").last.click()
+        try:
+            option.click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            wait_for_app(pg)
+    wait_for_app(pg)

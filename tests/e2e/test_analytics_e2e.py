@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import ROOT, wait_for_app
+from tests.e2e.conftest import ROOT, choose_period, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -38,17 +37,7 @@ def test_demo_history_fills_overview_and_video_growth(app_server, page):
     page.get_by_text(re.compile(r"Demo history: \d+ day")).wait_for(timeout=120_000)
     wait_for_app(page, timeout=60_000)
     # Choose a period the 14 days of history cover.
-    # A rerun that lands while the list is open closes it (the view is written to the URL
-    # after history loads), so open it again rather than fail on a loaded machine.
-    option = page.get_by_role("option", name="Last 7 days")
-    for _ in range(3):
-        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").last.click()
-        try:
-            option.click(timeout=5_000)
-            break
-        except PlaywrightTimeoutError:
-            wait_for_app(page)
-    wait_for_app(page)
+    choose_period(page, "Last 7 days")
     assert page.get_by_text("Not enough history yet").count() == 0
     charts = page.locator(".js-plotly-plot")
     charts.first.wait_for()

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from sandbox.catalog import DEMO_CREATORS
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import choose_period, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -81,9 +81,7 @@ def test_hostile_creator_is_text_everywhere(app_server, page):
     page.get_by_role("button", name="Load history").click()
     page.get_by_text(re.compile(r"Demo history: \d+ day")).wait_for(timeout=120_000)
     wait_for_app(page, timeout=60_000)
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").last.click()
-    page.get_by_role("option", name="Last 7 days").click()
-    wait_for_app(page)
+    choose_period(page, "Last 7 days")
     _assert_inert(page)
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights").click()
