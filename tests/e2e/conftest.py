@@ -115,3 +115,18 @@ def choose_period(pg, label: str) -> None:
                 raise
             wait_for_app(pg)
     wait_for_app(pg)
+
+
+def connect_on_consent_page(pg, app_url: str, creator: str) -> None:
+    """Connect ``creator`` as a person does: Accounts → Connect → the sandbox's consent page."""
+    import re
+
+    pg.goto(f"{app_url}/accounts")
+    wait_for_app(pg)
+    pg.get_by_role("button", name=re.compile("Connect (a TikTok|another) account")).click()
+    pg.wait_for_url(re.compile(r".*/v2/auth/authorize/.*"))
+    pg.get_by_text(f"@{creator}").click()
+    pg.get_by_role("button", name="Authorize").click()
+    pg.wait_for_url(re.compile(r".*/accounts$"))
+    wait_for_app(pg)
+    pg.get_by_text("Token health").first.wait_for()

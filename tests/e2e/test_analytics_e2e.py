@@ -6,25 +6,13 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ROOT, choose_period, wait_for_app
+from tests.e2e.conftest import ROOT, choose_period, connect_on_consent_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 
-def _connect(page, app_url: str, creator: str) -> None:
-    page.goto(f"{app_url}/accounts")
-    wait_for_app(page)
-    page.get_by_role("button", name=re.compile("Connect (a TikTok|another) account")).click()
-    page.wait_for_url(re.compile(r".*/v2/auth/authorize/.*"))
-    page.get_by_text(f"@{creator}").click()
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(re.compile(r".*/accounts$"))
-    wait_for_app(page)
-    page.get_by_text("Token health").first.wait_for()
-
-
 def test_demo_history_fills_overview_and_video_growth(app_server, page):
-    _connect(page, app_server.url, "trailrunnerjo")
+    connect_on_consent_page(page, app_server.url, "trailrunnerjo")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Overview").click()
     wait_for_app(page)
     page.get_by_text("Not enough history yet").wait_for()

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from sandbox.catalog import DEMO_CREATORS
-from tests.e2e.conftest import choose_period, wait_for_app
+from tests.e2e.conftest import choose_period, connect_on_consent_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -39,15 +39,7 @@ def _visible_text(page) -> str:
 
 
 def test_hostile_creator_is_text_everywhere(app_server, page):
-    page.goto(f"{app_server.url}/accounts")
-    wait_for_app(page)
-    page.get_by_role("button", name=re.compile("Connect (a TikTok|another) account")).click()
-    page.wait_for_url(re.compile(r".*/v2/auth/authorize/.*"))
-    page.get_by_text(f"@{HOSTILE.username}").click()
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(re.compile(r".*/accounts$"))
-    wait_for_app(page)
-    page.get_by_text("Token health").first.wait_for()
+    connect_on_consent_page(page, app_server.url, HOSTILE.username)
     _assert_inert(page)
     text = _visible_text(page)
     assert HOSTILE.display_name in text  # every character, shown as text
