@@ -13,14 +13,13 @@ import openpyxl
 import pytest
 
 from services.reports import last_complete_week
-from tests.e2e.conftest import ROOT, wait_for_app
-from tests.e2e.test_analytics_e2e import _connect
+from tests.e2e.conftest import ROOT, connect_on_consent_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 
 def test_download_and_export_then_open_the_spreadsheet(app_server, page, tmp_path):
-    _connect(page, app_server.url, "lunakitchen")
+    connect_on_consent_page(page, app_server.url, "lunakitchen")
     # Two weeks of history through the CLI, which shares the app's sandbox.
     env = {**os.environ, "REELBOARD_DATA_DIR": str(app_server.data_dir)}
     for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_REDIRECT_URI"):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ROOT, wait_for_app
-from tests.e2e.test_analytics_e2e import _connect
+from tests.e2e.conftest import ROOT, connect_on_consent_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +20,7 @@ GEOMETRY = """() => {
 
 
 def test_videos_table_fits_1400px_with_the_link_column_on_screen(app_server, page):
-    _connect(page, app_server.url, "trailrunnerjo")  # connecting runs the first sync
+    connect_on_consent_page(page, app_server.url, "trailrunnerjo")  # connecting runs the first sync
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Videos").click()
     wait_for_app(page)
     page.get_by_test_id("stDataFrame").wait_for()
