@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from sandbox import start_sandbox
 from sandbox.oidc import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -81,14 +82,14 @@ def test_every_page_needs_sign_in(team_app, page):
     for path in ("", "/accounts", "/audit", "/videos"):
         page.goto(team_app.url + path)
         wait_for_app(page)
-        assert page.get_by_role("button", name="Sign in").is_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
         assert page.get_by_test_id("stSidebarNav").count() == 0
 
 
 def test_viewer_sees_charts_but_no_connect_export_or_publish(team_app, page):
     sign_in(page, team_app, "viewer@example.com")
     sidebar = page.get_by_test_id("stSidebar")
-    assert sidebar.get_by_text("viewer@example.com · viewer").is_visible()
+    expect(sidebar.get_by_text("viewer@example.com · viewer")).to_be_visible()
     links = nav_links(page)
     assert {"Overview", "Videos", "Insights", "Reports", "Accounts"} <= links
     assert "Publish" not in links and "Audit" not in links

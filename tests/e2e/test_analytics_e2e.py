@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, choose_period, connect_on_consent_page, wait_for_app
 
@@ -30,7 +31,7 @@ def test_demo_history_fills_overview_and_video_growth(app_server, page):
     charts = page.locator(".js-plotly-plot")
     charts.first.wait_for()
     assert charts.count() == 2
-    assert page.get_by_text("Views gained per day").first.is_visible()
+    expect(page.get_by_text("Views gained per day").first).to_be_visible()
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
     page.screenshot(path=str(out / "overview.png"), full_page=True)

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, wait_for_app
 
@@ -17,14 +18,14 @@ NAV = ["Overview", "Videos", "Insights", "Reports", "Publish", "Accounts"]
 def test_shell_navigation_and_sandbox_banner(app_server, page):
     page.goto(app_server.url)
     wait_for_app(page)
-    assert page.get_by_text("Sandbox mode").first.is_visible()
+    expect(page.get_by_text("Sandbox mode").first).to_be_visible()
     nav = page.get_by_test_id("stSidebarNav")
     for title in NAV:
         nav.get_by_role("link", name=title).click()
         wait_for_app(page)
-        assert page.locator("h1").first.is_visible()
+        expect(page.locator("h1").first).to_be_visible()
         assert page.get_by_test_id("stException").count() == 0
-        assert page.get_by_text("Sandbox mode").first.is_visible()
+        expect(page.get_by_text("Sandbox mode").first).to_be_visible()
     assert urlsplit(page.url).path.endswith("/accounts")  # the view (period) rides in the query
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
@@ -43,8 +44,8 @@ def test_connect_on_consent_page_then_disconnect(app_server, page):
     wait_for_app(page)
     card = page.get_by_text("Jo on the Trails").first
     card.wait_for()
-    assert page.get_by_text("@trailrunnerjo").first.is_visible()
-    assert page.get_by_text("Token health").first.is_visible()
+    expect(page.get_by_text("@trailrunnerjo").first).to_be_visible()
+    expect(page.get_by_text("Token health").first).to_be_visible()
     assert "code=" not in page.url and "state=" not in page.url
 
     page.get_by_role("button", name="Disconnect").first.click()
@@ -52,7 +53,8 @@ def test_connect_on_consent_page_then_disconnect(app_server, page):
     page.get_by_role("button", name="Yes, disconnect").click()
     wait_for_app(page)
     page.get_by_text("is disconnected").first.wait_for()
-    assert page.get_by_text("Disconnected accounts (1)").is_visible()
+    # The flash is drawn at the top of the rerun; the expander at its end (auto-waits).
+    expect(page.get_by_text("Disconnected accounts (1)")).to_be_visible()
 
 
 def test_on_a_phone_the_sidebar_starts_closed(app_server, browser):
@@ -62,7 +64,7 @@ def test_on_a_phone_the_sidebar_starts_closed(app_server, browser):
         phone = context.new_page()
         phone.goto(f"{app_server.url}/reports")
         wait_for_app(phone)
-        assert phone.locator("h1").first.is_visible()
+        expect(phone.locator("h1").first).to_be_visible()
         sidebar = phone.get_by_test_id("stSidebar")
         assert sidebar.get_attribute("data-collapsed") == "true"
     finally:

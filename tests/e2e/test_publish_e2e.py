@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, wait_for_app
 from tests.media import make_video
@@ -41,7 +42,8 @@ def test_post_a_generated_video_and_find_it_after_a_sync(app_server, page, tmp_p
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Publish").click()
     wait_for_app(page)
     page.get_by_text("Posting to", exact=True).wait_for()
-    assert page.get_by_test_id("stText").get_by_text("Luna's Kitchen (@lunakitchen)").is_visible()
+    creator = page.get_by_test_id("stText").get_by_text("Luna's Kitchen (@lunakitchen)")
+    expect(creator).to_be_visible()
     post = _key(page, "publish_post").get_by_role("button")
     assert post.is_disabled()  # nothing chosen yet
 

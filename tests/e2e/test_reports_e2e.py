@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 
 from services.reports import last_complete_week
 from tests.e2e.conftest import ROOT, connect_on_consent_page, wait_for_app
@@ -58,10 +59,10 @@ def test_download_and_export_then_open_the_spreadsheet(app_server, page, tmp_pat
     sheet = opened.value
     sheet.wait_for_load_state()
     assert re.search(r"/_sandbox/sheets/", sheet.url)
-    assert sheet.get_by_text(week).first.is_visible()
+    expect(sheet.get_by_text(week).first).to_be_visible()
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
     sheet.screenshot(path=str(out / "report-spreadsheet.png"), full_page=True)
     page.screenshot(path=str(out / "reports.png"), full_page=True)
     # The history lists the export.
-    assert page.get_by_text("Export history").is_visible()
+    expect(page.get_by_text("Export history")).to_be_visible()
