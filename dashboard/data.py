@@ -7,6 +7,9 @@ version that each sync bumps; the database *path* is cached, never a connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import runtime
@@ -45,18 +48,30 @@ def _video_detail(db_path: str, video_id: str, version: int) -> analytics.VideoD
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _insights(db_path: str, open_ids: tuple[str, ...], start: int, end: int, tz: str,
-              version: int) -> analytics.InsightsData:
+def _insights_section(db_path: str, open_ids: tuple[str, ...], start: int, end: int, tz: str,
+                      section: str, version: int) -> analytics.InsightsSection:
     with open_db(db_path) as db:
-        return analytics.insights(db, open_ids, start, end, tz)
+        return analytics.insights_section(db, open_ids, start, end, tz, section)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _figure(name: str, key: tuple, version: int, _build: Callable[[], go.Figure]) -> go.Figure:
+    # cache_resource: the figure object itself, not a pickle (unpickling a plotly figure
+    # re-validates every property, which costs about as much as building it). Streamlit copies
+    # a figure before sending it (plotly's to_dict), so sharing one between sessions is safe.
+    return _build()
+
+
+def figure(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure ``build`` draws, built once per data version: ``name`` and ``key`` (hashable:
+    accounts, period, time zone, view options) must say everything ``build`` depends on."""
+    return _figure(name, key, data_version(), build)
 
 
 def overview(accounts, start: int, end: int, tz: str) -> analytics.OverviewData:
     return _overview(str(runtime.settings().database_path),
                      tuple((a.open_id, a.label) for a in accounts), start, end, tz,
                      data_version())
-
-
 
 
 def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = None,
@@ -90,6 +105,7 @@ def video_detail(video_id: str) -> analytics.VideoDetail:
     return _video_detail(str(runtime.settings().database_path), video_id, data_version())
 
 
-def insights(open_ids, start: int, end: int, tz: str) -> analytics.InsightsData:
-    return _insights(str(runtime.settings().database_path), tuple(open_ids), start, end, tz,
-                     data_version())
+def insights_section(open_ids, start: int, end: int, tz: str,
+                     section: str) -> analytics.InsightsSection:
+    return _insights_section(str(runtime.settings().database_path), tuple(open_ids), start, end,
+                             tz, section, data_version())

@@ -51,72 +51,96 @@ def render() -> None:
     period = selection.period()
     for account in accounts:  # say which permission is missing, not "run a sync"
         missing_permission_notice(account)
-    ins = data.insights([a.open_id for a in accounts], period.start, period.end, tz)
     st.caption(
         f"{period.label()} · times in {tz} · each chart says where its numbers come "
         f"from ({PROVENANCE_LABELS['tiktok_lifetime']}, "
         f"{PROVENANCE_LABELS['snapshot_difference']}, or derived)"
     )
+    open_ids = [a.open_id for a in accounts]
+    # Lazy tabs: only the open one runs (and is sent to the browser); the open tab rides in
+    # the URL (?tab=Hashtags) so a link opens the same section.
+    tabs = st.tabs(list(TABS), key="tab", bind="query-params")
+    # (.open is None only where tabs cannot track state; then the first tab is drawn.)
+    chosen = next((i for i, tab in enumerate(tabs) if tab.open), 0)
+    section = list(TABS.values())[chosen]
+    with tabs[chosen]:
+        view = data.insights_section(open_ids, period.start, period.end, tz, section)
+        SECTIONS[section](view, tz, (tuple(open_ids), period.start, period.end, tz))
 
-    movers_tab, velocity_tab, outliers_tab, timing_tab, tags_tab = st.tabs(
-        ["Top movers", "Velocity", "Outliers", "When to post", "Hashtags"]
+
+def _movers(view, tz: str, key: tuple) -> None:
+    _note(view.movers, tz)
+    chart(data.figure("movers", key, lambda: charts.top_movers_bar(
+        view.movers, tz=tz, labels=view.labels)), key="movers")
+
+
+def _velocity(view, tz: str, key: tuple) -> None:
+    _note(view.velocity_curves, tz)
+    chart(data.figure("velocity", key, lambda: charts.velocity_curves(
+        view.velocity_curves, titles=view.labels, tz=tz)), key="velocity")
+    st.markdown("**How fast videos posted in this period took off**")
+    _note(view.velocity, tz)
+    _velocity_table(view.velocity, view.labels)
+
+
+def _outliers(view, tz: str, key: tuple) -> None:
+    _note(view.outliers, tz)
+    chart(data.figure("outliers", key, lambda: charts.outlier_scatter(view.outliers, tz=tz)),
+          key="outliers")
+    st.caption(
+        "Videos posted in this period: lifetime views against their account's median "
+        "over all its videos at least 7 days old. Far above: learn from it. Far below: "
+        "check the hook."
     )
-    with movers_tab:
-        _note(ins.movers, tz)
-        chart(charts.top_movers_bar(ins.movers, tz=tz, labels=ins.velocity_titles),
-              key="movers")
-    with velocity_tab:
-        _note(ins.velocity_curves, tz)
-        chart(
-            charts.velocity_curves(ins.velocity_curves, titles=ins.velocity_titles, tz=tz),
-            key="velocity",
-        )
-        st.markdown("**How fast videos posted in this period took off**")
-        _note(ins.velocity, tz)
-        _velocity_table(ins.velocity, ins.velocity_titles)
-    with outliers_tab:
-        _note(ins.outliers, tz)
-        chart(charts.outlier_scatter(ins.outliers, tz=tz), key="outliers")
-        st.caption(
-            "Videos posted in this period: lifetime views against their account's median "
-            "over all its videos at least 7 days old. Far above: learn from it. Far below: "
-            "check the hook."
-        )
-    with timing_tab:
-        _note(ins.heatmap, tz)
-        chart(charts.posting_heatmap(ins.heatmap, tz=tz), key="heatmap")
-        st.caption(
-            "All time, not just this period: a time slot needs many posts to say anything. "
-            "Colour = share of the slot's posts above their account's median views (one viral "
-            "video cannot paint a slot; a slot with one post stays blank); the number in a "
-            "cell is how many posts it holds. "
-            "Posting rhythm below covers this period."
-        )
-        cadence = ins.cadence
-        cols = st.columns(3)
-        cols[0].metric(
-            "Posts per week",
-            format_value(cadence.posts_per_week.value, "per_week"),
-            help=cadence.posts_per_week.source(tz),
-        )
-        cols[1].metric(
-            "Median gap between posts",
-            _hours(cadence.median_gap_hours.value),
-            help=cadence.median_gap_hours.source(tz),
-        )
-        cols[2].metric(
-            "Longest gap",
-            _hours(cadence.longest_gap_hours.value),
-            help=cadence.longest_gap_hours.source(tz),
-        )
-        chart(charts.cadence_bars(cadence.weekly, tz=tz), key="cadence")
-    with tags_tab:
-        _note(ins.hashtags, tz)
-        chart(charts.hashtag_bars(ins.hashtags, tz=tz), key="hashtags")
-        st.caption(
-            "Videos posted in this period and at least 7 days old: median lifetime views of "
-            "those using each hashtag (from titles and descriptions), against their median."
-        )
+
+
+def _timing(view, tz: str, key: tuple) -> None:
+    _note(view.heatmap, tz)
+    chart(data.figure("heatmap", key, lambda: charts.posting_heatmap(view.heatmap, tz=tz)),
+          key="heatmap")
+    st.caption(
+        "All time, not just this period: a time slot needs many posts to say anything. "
+        "Colour = share of the slot's posts above their account's median views (one viral "
+        "video cannot paint a slot; a slot with one post stays blank); the number in a "
+        "cell is how many posts it holds. "
+        "Posting rhythm below covers this period."
+    )
+    cadence = view.cadence
+    cols = st.columns(3)
+    cols[0].metric(
+        "Posts per week",
+        format_value(cadence.posts_per_week.value, "per_week"),
+        help=cadence.posts_per_week.source(tz),
+    )
+    cols[1].metric(
+        "Median gap between posts",
+        _hours(cadence.median_gap_hours.value),
+        help=cadence.median_gap_hours.source(tz),
+    )
+    cols[2].metric(
+        "Longest gap",
+        _hours(cadence.longest_gap_hours.value),
+        help=cadence.longest_gap_hours.source(tz),
+    )
+    chart(data.figure("cadence", key, lambda: charts.cadence_bars(cadence.weekly, tz=tz)),
+          key="cadence")
+
+
+def _hashtags(view, tz: str, key: tuple) -> None:
+    _note(view.hashtags, tz)
+    chart(data.figure("hashtags", key, lambda: charts.hashtag_bars(view.hashtags, tz=tz)),
+          key="hashtags")
+    st.caption(
+        "Videos posted in this period and at least 7 days old: median lifetime views of "
+        "those using each hashtag (from titles and descriptions), against their median."
+    )
+
+
+#: Tab label -> services.analytics section.
+TABS = {"Top movers": "movers", "Velocity": "velocity", "Outliers": "outliers",
+        "When to post": "timing", "Hashtags": "hashtags"}
+SECTIONS = {"movers": _movers, "velocity": _velocity, "outliers": _outliers,
+            "timing": _timing, "hashtags": _hashtags}
 
 
 def _hours(value: float | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 import sqlite_utils
 
@@ -69,17 +70,32 @@ class VideoDetail:
     row: dict = field(default_factory=dict)
 
 
+#: The Insights page's sections, in tab order. Each is computed only when shown (lazy tabs): an
+#: Insights view costs one section's queries and figures, not five (bench/README.md).
+INSIGHT_SECTIONS = ("movers", "velocity", "outliers", "timing", "hashtags")
+#: At most this many videos are drawn in the outlier scatter: every outlier up to
+#: OUTLIER_EXTREMES a side, the rest an even sample (a year of a 50,000-video account has
+#: thousands of videos; each point is ~100 bytes sent to the browser).
+OUTLIER_POINTS = 1000
+OUTLIER_EXTREMES = 250
+#: Rows of the velocity table.
+VELOCITY_ROWS = 15
+
+
 @dataclass
-class InsightsData:
-    heatmap: Insight
-    hashtags: Insight
-    velocity: Insight
-    velocity_curves: Insight
-    #: video_id -> title for every video of the accounts (velocity chart and table labels).
-    velocity_titles: dict[str, str]
-    movers: Insight
-    outliers: Insight
-    cadence: metrics.Cadence
+class InsightsSection:
+    """One Insights section's data; the fields of the other sections stay None."""
+
+    section: str
+    #: video_id -> "title · day" for the videos this section names (never TikTok's id).
+    labels: dict[str, str] = field(default_factory=dict)
+    movers: Insight | None = None
+    velocity: Insight | None = None  # its frame: the table's rows only
+    velocity_curves: Insight | None = None
+    outliers: Insight | None = None
+    heatmap: Insight | None = None
+    cadence: metrics.Cadence | None = None
+    hashtags: Insight | None = None
 
 
 def _history(db: sqlite_utils.Database, open_ids: Sequence[str]) -> History:
@@ -201,36 +217,104 @@ def video_labels(posts: pd.DataFrame, tz: str) -> dict[str, str]:
     return labels
 
 
-def insights(
-    db: sqlite_utils.Database, open_ids: Sequence[str], start: int, end: int, tz: str
-) -> InsightsData:
-    """Heatmap, hashtags, velocity, top movers, outliers and cadence for the chosen accounts."""
-    period = Period(start, end)
-    posts = queries.posting_times(db, open_ids)
-    velocity_inputs = queries.velocity_inputs(db, open_ids, start, end)
-    velocity = metrics.velocity(velocity_inputs)
-    gains = queries.period_gains(db, open_ids, start, end, limit=10)
-    movers = metrics.top_movers(gains, n=10, tz=tz)
-    # Growth curves of the period's best-moving videos, for the velocity chart.
-    top_ids = [str(v) for v in movers.frame["video_id"].head(6)]
+def insights_section(
+    db: sqlite_utils.Database, open_ids: Sequence[str], start: int, end: int, tz: str,
+    section: str,
+) -> InsightsSection:
+    """One section of the Insights page for the chosen accounts and period (see
+    INSIGHT_SECTIONS): top movers, velocity, outliers, when to post (heatmap and cadence), or
+    hashtags. Only that section's queries run."""
+    if section not in INSIGHT_SECTIONS:
+        raise ValueError(f"unknown Insights section {section!r}; one of {INSIGHT_SECTIONS}")
+    return _SECTIONS[section](db, list(open_ids), start, end, tz)
+
+
+def _labels(db: sqlite_utils.Database, video_ids, tz: str) -> dict[str, str]:
+    ids = list(dict.fromkeys(str(v) for v in video_ids))
+    return video_labels(queries.video_captions(db, ids), tz) if ids else {}
+
+
+def _movers(db, open_ids, start, end, tz) -> InsightsSection:
+    movers = metrics.top_movers(queries.period_gains(db, open_ids, start, end, limit=10),
+                                n=10, tz=tz)
+    return InsightsSection("movers", labels=_labels(db, movers.frame["video_id"], tz),
+                           movers=movers)
+
+
+def _velocity(db, open_ids, start, end, tz) -> InsightsSection:
+    velocity = metrics.velocity(queries.velocity_inputs(db, open_ids, start, end))
+    rows = velocity.frame.drop_duplicates("video_id")
+    marks = [c for c in rows.columns if c.startswith("views_")]
+    if marks:  # the table's rows: fastest first at the first mark
+        rows = rows.sort_values(marks[0], ascending=False, na_position="last")
+    rows = rows.head(VELOCITY_ROWS).reset_index(drop=True)
+    # Early growth curves of the table's fastest starters (videos posted in the period).
+    top_ids = [str(v) for v in rows["video_id"].head(6)]
     curves = metrics.growth_curves(queries.growth_curves(db, top_ids))
-    titles = video_labels(posts, tz)
-    in_period = posts[(posts["create_time"] >= start) & (posts["create_time"] < end)]
-    last = posts["captured_at"].dropna()
-    hashtags = metrics.hashtag_performance(in_period, top=20)
+    return InsightsSection(
+        "velocity", labels=_labels(db, [*rows["video_id"], *top_ids], tz),
+        velocity=replace(velocity, frame=rows), velocity_curves=curves)
+
+
+def _outliers(db, open_ids, start, end, tz) -> InsightsSection:
+    # The median is the account's over all its videos; the answer is the period's videos.
+    found = metrics.outliers(
+        queries.video_reach(db, open_ids, start, end), posted_from=start, posted_to=end,
+        medians=queries.median_views(db, open_ids, min_age_days=metrics.OUTLIER_MIN_AGE_DAYS))
+    frame, drawn = _outlier_points(found.frame)
+    # Ids and hover text for the drawn videos only.
+    captions = queries.video_captions(db, video_keys=frame["video_key"].tolist())
+    captions = captions.set_index("video_key")
+    frame["video_id"] = frame["video_key"].map(captions["video_id"])
+    frame["title"] = frame["video_key"].map(captions["title"])
+    note = " ".join(n for n in (found.note, drawn) if n) or None
+    return InsightsSection("outliers", outliers=replace(found, frame=frame, note=note))
+
+
+def _outlier_points(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """At most OUTLIER_POINTS rows for the scatter: the most extreme outliers each way, then an
+    even sample of the rest (by views, so the cloud keeps its shape), and a sentence saying so."""
+    if len(frame) <= OUTLIER_POINTS:
+        return frame.reset_index(drop=True), None
+    ratio = frame["ratio"].astype("float64")
+    above = ratio[frame["flag"] == "above"].nlargest(OUTLIER_EXTREMES).index
+    below = ratio[frame["flag"] == "below"].nsmallest(OUTLIER_EXTREMES).index
+    rest = frame.drop(index=above.union(below))
+    room = OUTLIER_POINTS - len(above) - len(below)
+    ordered = rest.sort_values("view_count", kind="stable")
+    picks = np.unique(np.linspace(0, len(ordered) - 1, num=room).round().astype(int))
+    shown = pd.concat([frame.loc[above], frame.loc[below], ordered.iloc[picks]])
+    note = (f"Drawn: {len(shown):,} of {len(frame):,} videos ("
+            + ("every outlier" if len(above) + len(below) == int(frame["flag"].isin(
+                ["above", "below"]).sum()) else f"the {OUTLIER_EXTREMES} furthest each way")
+            + " and an even sample of the rest).")
+    return shown.sort_values("create_time", kind="stable").reset_index(drop=True), note
+
+
+def _timing(db, open_ids, start, end, tz) -> InsightsSection:
+    reach = queries.video_reach(db, open_ids)
+    created = reach["create_time"]
+    in_period = reach[(created >= start) & (created < end)]
+    last = reach["captured_at"].dropna()
+    return InsightsSection(
+        "timing",
+        # All time, and the page says so: a weekday x time slot needs many posts.
+        heatmap=metrics.posting_heatmap(reach, tz=tz),
+        cadence=metrics.posting_cadence(in_period, Period(start, end), tz=tz,
+                                        as_of_time=int(last.max()) if len(last) else None),
+    )
+
+
+def _hashtags(db, open_ids, start, end, tz) -> InsightsSection:
+    in_period = queries.video_reach(db, open_ids, start, end)
+    tags = queries.video_hashtags(db, open_ids, start, end)  # parsed once, at sync
+    hashtags = metrics.hashtag_performance(in_period, top=20, tags=tags)
     if not hashtags.enough_history:
         hashtags = replace(hashtags, note=(
             "No video posted in this period is 7+ days old yet (hashtags compare lifetime "
             "views of videos old enough to have had their run): pick a longer period."))
-    return InsightsData(
-        # All time, and the page says so: a weekday x time slot needs many posts.
-        heatmap=metrics.posting_heatmap(posts, tz=tz),
-        hashtags=hashtags,
-        velocity=velocity,
-        velocity_curves=curves,
-        velocity_titles=titles,
-        movers=movers,
-        outliers=metrics.outliers(posts, posted_from=start, posted_to=end),
-        cadence=metrics.posting_cadence(in_period, period, tz=tz,
-                                        as_of_time=int(last.max()) if len(last) else None),
-    )
+    return InsightsSection("hashtags", hashtags=hashtags)
+
+
+_SECTIONS = {"movers": _movers, "velocity": _velocity, "outliers": _outliers,
+             "timing": _timing, "hashtags": _hashtags}

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -963,16 +963,25 @@ def top_movers(gains: pd.DataFrame, *, n: int = 10, tz: str = "UTC") -> Insight:
     return Insight(frame, SNAPSHOT_DIFFERENCE, as_of(frame["to_at"].max()), " ".join(notes))
 
 
+#: Outliers compare videos at least this old (younger ones have not had their run yet).
+OUTLIER_MIN_AGE_DAYS = 7
+
+
 def outliers(
     videos: pd.DataFrame,
     *,
-    min_age_days: float = 7,
+    min_age_days: float = OUTLIER_MIN_AGE_DAYS,
     ratio: float = 3.0,
     min_videos: int = 5,
     posted_from: int | None = None,
     posted_to: int | None = None,
+    medians: Mapping[str, tuple[float | None, int]] | None = None,
 ) -> Insight:
     """Each video's lifetime views against its account's median, both ways.
+
+    ``medians``: each account's (median, count) over its compared videos when ``videos``
+    holds only some of them (``queries.median_views`` sorts them in SQL); otherwise both are
+    computed from ``videos``.
 
     ``posted_from`` / ``posted_to``: keep only videos posted in ``[posted_from, posted_to)``
     in the answer (the period's videos); the median stays the account's over all ``videos``,
@@ -989,10 +998,15 @@ def outliers(
     views = _floats(frame["view_count"])
     age = (_floats(frame["captured_at"]) - frame["create_time"].to_numpy(dtype="float64")) / DAY
     eligible = ~np.isnan(views) & (np.nan_to_num(age, nan=-1.0) >= min_age_days)
-    compared = pd.Series(np.where(eligible, views, np.nan), index=frame.index)
-    by_account = compared.groupby(frame["open_id"])
-    counts = by_account.transform("count").to_numpy()
-    medians = by_account.transform("median").to_numpy(dtype="float64")
+    if medians is not None:
+        given = frame["open_id"].astype("str")
+        counts = given.map(lambda o: medians.get(o, (None, 0))[1]).to_numpy(dtype="int64")
+        medians = given.map(lambda o: medians.get(o, (None, 0))[0]).to_numpy(dtype="float64")
+    else:
+        compared = pd.Series(np.where(eligible, views, np.nan), index=frame.index)
+        by_account = compared.groupby(frame["open_id"])
+        counts = by_account.transform("count").to_numpy()
+        medians = by_account.transform("median").to_numpy(dtype="float64")
     in_scope = eligible & (counts >= min_videos)
     frame["age_days"] = age
     frame["account_median"] = np.where(counts >= min_videos, medians, np.nan)
@@ -1103,13 +1117,20 @@ def posting_heatmap(
 
 
 def hashtag_performance(
-    videos: pd.DataFrame, *, min_age_days: float = 7, min_videos: int = 1, top: int | None = None
+    videos: pd.DataFrame,
+    *,
+    min_age_days: float = 7,
+    min_videos: int = 1,
+    top: int | None = None,
+    tags: pd.DataFrame | None = None,
 ) -> Insight:
     """How videos using each hashtag perform (title + description, case-insensitive).
 
-    Videos at least ``min_age_days`` old, as for the heatmap. Frame: tag, videos (count),
-    share_of_videos (of the compared videos), median_views, lift (median_views / the median
-    of all compared videos); most used first.
+    Videos at least ``min_age_days`` old, as for the heatmap. ``tags``: the hashtags the sync
+    parsed once (``queries.video_hashtags``: video_id, tag); without it they are parsed from
+    ``videos``' title and description here. Frame: tag, videos (count), share_of_videos (of
+    the compared videos), median_views, lift (median_views / the median of all compared
+    videos); most used first.
     """
     age = (videos["captured_at"].astype("Float64") - videos["create_time"]) / DAY
     keep = (age >= min_age_days).fillna(False).astype(bool) & videos["view_count"].notna()
@@ -1124,12 +1145,21 @@ def hashtag_performance(
             f"No videos {min_age_days:g}+ days old with views yet.",
             enough_history=False,
         )
-    texts = _texts(used)
-    pairs = [
-        (tag, float(v))
-        for text, v in zip(texts, used["view_count"].to_numpy(dtype="float64"), strict=True)
-        for tag in parse_hashtags(text)
-    ]
+    if tags is not None:
+        # Joined on the integer video_key when both sides have it (queries.video_reach).
+        on = "video_key" if "video_key" in used and "video_key" in tags else "video_id"
+        views = pd.Series(used["view_count"].to_numpy(dtype="float64"),
+                          index=used[on].to_numpy())
+        tagged = tags[tags[on].isin(views.index)]
+        pairs = list(zip(tagged["tag"].astype("str"),
+                         views.reindex(tagged[on].to_numpy()).to_numpy(), strict=True))
+    else:
+        texts = _texts(used)
+        pairs = [
+            (tag, float(v))
+            for text, v in zip(texts, used["view_count"].to_numpy(dtype="float64"), strict=True)
+            for tag in parse_hashtags(text)
+        ]
     overall = float(np.median(used["view_count"].to_numpy(dtype="float64")))
     if not pairs:
         return Insight(

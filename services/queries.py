@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import sqlite_utils
 
@@ -86,6 +87,21 @@ _POSTING_COLUMNS = {
     "captured_at": "Int64",
     "view_count": "Int64",
 }
+_REACH_COLUMNS = {
+    "video_key": "int64",
+    "open_id": "str",
+    "create_time": "int64",
+    "captured_at": "float64",
+    "view_count": "float64",
+}
+_CAPTION_COLUMNS = {
+    "video_id": "str",
+    "video_key": "int64",
+    "open_id": "str",
+    "create_time": "int64",
+    "title": "str",
+    "description": "str",
+}
 _STATS_AT_COLUMNS = {
     "video_id": "str",
     "open_id": "str",
@@ -119,7 +135,7 @@ _HISTORY_COLUMNS = {
     **dict.fromkeys(_COUNTS, "Int64"),
 }
 _SPARK_COLUMNS = {"video_id": "str", "captured_at": "int64", "view_count": "Int64"}
-_HASHTAG_COLUMNS = {"video_id": "str", "open_id": "str", "tag": "str"}
+_HASHTAG_COLUMNS = {"video_id": "str", "video_key": "int64", "open_id": "str", "tag": "str"}
 _VELOCITY_COLUMNS = {
     "video_id": "str",
     "open_id": "str",
@@ -398,6 +414,82 @@ def posting_times(
     return frame.sort_values("create_time", kind="stable", ignore_index=True)
 
 
+def video_reach(db: sqlite_utils.Database, open_ids: Sequence[str], start: int | None = None,
+                end: int | None = None) -> pd.DataFrame:
+    """Every video of the accounts with its latest lifetime views, as numbers only: the narrow
+    frame for all-time medians (outliers, posting heatmap, hashtags). No text and no TikTok
+    ids (``video_key`` names a video; :func:`video_captions` gives its words): at 50,000
+    videos building the text columns cost more than the read. Columns: video_key, open_id,
+    create_time (int64), captured_at and view_count (float64, NaN when unknown); oldest
+    first. ``start``/``end``: only videos posted in ``[start, end)``."""
+    lo = -_FAR_FUTURE if start is None else start
+    hi = _FAR_FUTURE if end is None else end
+    frames = []
+    for open_id in dict.fromkeys(open_ids):
+        rows = db.execute(
+            # -1 for NULL: the rows become one integer array at C speed (NaN afterwards).
+            "SELECT video_key, create_time, coalesce(counted_at, -1), coalesce(view_count, -1) "
+            "FROM videos WHERE open_id = ? AND create_time >= ? AND create_time < ?",
+            [open_id, lo, hi]).fetchall()
+        # int64 throughout: video keys are 19-digit ids, past float64's 2^53.
+        values = np.array(rows, dtype="int64").reshape(-1, 4)
+        counts = values[:, 2:].astype("float64")
+        counts[values[:, 2:] < 0] = np.nan
+        frames.append(pd.DataFrame({
+            "video_key": values[:, 0],
+            "open_id": pd.Categorical([open_id] * len(values)),
+            "create_time": values[:, 1],
+            "captured_at": counts[:, 0],
+            "view_count": counts[:, 1],
+        }))
+    if not frames:
+        return _empty(_REACH_COLUMNS)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame["open_id"] = frame["open_id"].astype("str")
+    return frame.sort_values("create_time", kind="stable", ignore_index=True)
+
+
+def median_views(db: sqlite_utils.Database, open_ids: Sequence[str], *,
+                 min_age_days: float) -> dict[str, tuple[float | None, int]]:
+    """Per account: the median lifetime views of its videos at least ``min_age_days`` old at
+    their latest snapshot, and how many there are (the outliers' "typical"). Sorted in SQL:
+    at 50,000 videos reading every video's views into Python cost 4x more."""
+    out: dict[str, tuple[float | None, int]] = {}
+    eligible = ("FROM videos WHERE open_id = ? AND view_count IS NOT NULL "
+                "AND counted_at - create_time >= ?")
+    for open_id in dict.fromkeys(open_ids):
+        args = [open_id, min_age_days * 86_400]
+        n = db.execute(f"SELECT count(*) {eligible}", args).fetchone()[0]
+        if not n:
+            out[open_id] = (None, 0)
+            continue
+        middle = [r[0] for r in db.execute(
+            f"SELECT view_count {eligible} ORDER BY view_count LIMIT ? OFFSET ?",
+            [*args, 2 - n % 2, (n - 1) // 2])]
+        out[open_id] = (float(sum(middle)) / len(middle), n)
+    return out
+
+
+def video_captions(
+    db: sqlite_utils.Database, video_ids: Sequence[str] = (), *, video_keys: Sequence[int] = ()
+) -> pd.DataFrame:
+    """Title, description and posting time of a few videos (chart labels), by TikTok id or by
+    ``video_key``. Columns: video_id, video_key, open_id, create_time, title, description;
+    oldest first."""
+    sql = """
+        WITH ids(video_id) AS (SELECT DISTINCT value FROM json_each(?1)),
+        keys(video_key) AS (SELECT DISTINCT value FROM json_each(?2))
+        SELECT v.id AS video_id, v.video_key, v.open_id, v.create_time, v.title, v.description
+        FROM ids JOIN videos v ON v.id = ids.video_id
+        UNION
+        SELECT v.id AS video_id, v.video_key, v.open_id, v.create_time, v.title, v.description
+        FROM keys JOIN videos v ON v.video_key = keys.video_key
+        ORDER BY 4, 1
+    """
+    params = [json.dumps([str(v) for v in video_ids]), json.dumps([int(k) for k in video_keys])]
+    return _frame(db, sql, params, _CAPTION_COLUMNS)
+
+
 def video_hashtags(
     db: sqlite_utils.Database,
     open_ids: Sequence[str],
@@ -406,10 +498,10 @@ def video_hashtags(
 ) -> pd.DataFrame:
     """Hashtags of the videos posted in ``[start, end)``, as the sync parsed them once
     (``video_hashtags``, services.hashtags): one row per video and tag, so the Insights
-    hashtag chart need not parse captions. Columns: video_id, open_id, tag."""
+    hashtag chart need not parse captions. Columns: video_id, video_key, open_id, tag."""
     sql = """
         WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?))
-        SELECT v.id AS video_id, v.open_id, h.tag
+        SELECT v.id AS video_id, v.video_key, v.open_id, h.tag
         FROM ids CROSS JOIN videos v ON v.open_id = ids.open_id
         JOIN video_hashtags h ON h.video_id = v.id
         WHERE v.create_time >= ? AND v.create_time < ?
@@ -520,17 +612,21 @@ def period_gains(
             WHERE from_at < to_at
         ),
         pairs AS MATERIALIZED (
-            SELECT v.id AS video_id, c.open_id, c.from_at, c.to_at,
+            SELECT e.video_key, c.open_id, c.from_at, c.to_at,
                    s.view_count AS views_start, e.view_count AS views_end,
+                   -- The video's row is read only when the start snapshot is missing (a
+                   -- seek per video saved: a third of this query at 50,000 videos).
                    CASE WHEN s.video_key IS NOT NULL THEN 'snapshot'
-                        WHEN v.create_time > c.from_at THEN 'posted_in_period' END AS baseline
+                        WHEN (SELECT create_time FROM videos WHERE video_key = e.video_key)
+                             > c.from_at THEN 'posted_in_period' END AS baseline
             FROM cuts c
             JOIN accounts acc ON acc.open_id = c.open_id
             JOIN video_snapshot_rows e
                 ON e.account_key = acc.account_key AND e.captured_at = c.to_at
-            JOIN videos v ON v.video_key = e.video_key
+            -- account_key too, so both cuts come from the covering index (migration 0011).
             LEFT JOIN video_snapshot_rows s
-                ON s.video_key = e.video_key AND s.captured_at = c.from_at
+                ON s.account_key = acc.account_key AND s.captured_at = c.from_at
+                AND s.video_key = e.video_key
         ),
         top AS MATERIALIZED (
             SELECT * FROM (
@@ -540,17 +636,17 @@ def period_gains(
                 FROM pairs WHERE baseline IS NOT NULL)
             WHERE views_gained IS NOT NULL
             -- ORDER BY + LIMIT on its own: SQLite keeps a top-N heap instead of sorting all.
-            ORDER BY views_gained DESC, video_id LIMIT ?4
+            ORDER BY views_gained DESC, video_key LIMIT ?4
         ),
         unmeasured AS MATERIALIZED (
             SELECT open_id, count(*) AS n FROM pairs WHERE baseline IS NULL GROUP BY open_id
         )
-        SELECT top.video_id, top.open_id, v.create_time, v.title, v.share_url,
+        SELECT v.id AS video_id, top.open_id, v.create_time, v.title, v.share_url,
                v.cover_image_url, top.from_at, top.to_at, top.views_start, top.views_end,
                top.views_gained, top.baseline, coalesce(u.n, 0) AS unmeasured
-        FROM top JOIN videos v ON v.id = top.video_id
+        FROM top JOIN videos v ON v.video_key = top.video_key
         LEFT JOIN unmeasured u ON u.open_id = top.open_id
-        ORDER BY top.views_gained DESC, top.video_id
+        ORDER BY top.views_gained DESC, top.video_key
     """
     params = [_ids(open_ids), start, end, -1 if limit is None else int(limit)]
     return _frame(db, sql, params, _GAINS_COLUMNS)

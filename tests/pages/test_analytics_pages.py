@@ -81,12 +81,21 @@ def test_videos_table_filters_and_detail(history_runtime):
     assert "No videos match these filters." in texts(at)
 
 
+#: Insights tab -> the charts it draws (lazy tabs: only the open one runs).
+INSIGHT_CHARTS = {"Top movers": ["movers"], "Velocity": ["velocity"], "Outliers": ["outliers"],
+                  "When to post": ["heatmap", "cadence"], "Hashtags": ["hashtags"]}
+
+
 def test_insights_tabs_render_with_provenance(history_runtime):
     at = open_page("insights")
     assert not at.exception
     assert len(at.tabs) == 5
-    assert len(at.get("plotly_chart")) >= 5
+    assert [c.key for c in at.get("plotly_chart")] == ["movers"]  # the first tab only
     assert "difference between Reelboard snapshots" in texts(at)
+    for label, keys in INSIGHT_CHARTS.items():  # each tab, opened from the URL (?tab=…)
+        tab = open_page("insights", query={"tab": label})
+        assert not tab.exception, label
+        assert [c.key for c in tab.get("plotly_chart")] == keys, label
 
 
 def test_videos_page_renews_expired_cover_links(history_runtime, monkeypatch):

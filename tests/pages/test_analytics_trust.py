@@ -63,8 +63,8 @@ def test_views_per_day_never_says_none_and_trends_are_real_daily_gains(history_r
     assert len(shapes) > 1
 
 
-def _insights(period: str) -> AppTest:
-    return open_page("insights", state={"period_preset": period})
+def _insights(period: str, tab: str = "Top movers") -> AppTest:
+    return open_page("insights", state={"period_preset": period}, query={"tab": tab})
 
 
 def _chart(at: AppTest, key_part: str) -> dict:
@@ -77,31 +77,33 @@ def _chart(at: AppTest, key_part: str) -> dict:
 
 
 def test_insights_sections_follow_the_period_or_say_all_time(history_runtime):
-    week, quarter = _insights("Last 7 days"), _insights("Last 90 days")
+    week, quarter = (_insights(p, "Outliers") for p in ("Last 7 days", "Last 90 days"))
     assert not week.exception and not quarter.exception
     points = [
         sum(len(t.get("x", [])) for t in _chart(a, "against the account").get("data", []))
         for a in (week, quarter)
     ]
     assert points[0] < points[1], points
-    tags = [_chart(a, "Hashtags")["data"] for a in (week, quarter)]
+    tags = [_chart(_insights(p, "Hashtags"), "Hashtags")["data"]
+            for p in ("Last 7 days", "Last 90 days")]
     assert tags[0] != tags[1]
-    assert "all time" in json.dumps(_chart(week, "When posts do best")).lower()
+    timing = _insights("Last 7 days", "When to post")
+    assert "all time" in json.dumps(_chart(timing, "When posts do best")).lower()
 
 
 def test_posts_per_week_matches_overviews_videos_posted_for_seven_days(history_runtime):
     overview = open_page("overview", state={"period_preset": "Last 7 days"})
     posted = next(m for m in overview.metric if m.label == "Videos posted").value
-    week = _insights("Last 7 days")
+    week = _insights("Last 7 days", "When to post")
     rate = next(m for m in week.metric if m.label == "Posts per week").value
     assert float(rate) == float(posted.replace(",", ""))
 
 
 def test_velocity_and_movers_label_videos_without_raw_ids(history_runtime):
-    at = _insights("Last 28 days")
-    velocity = next(d.value for d in at.dataframe if "Video" in d.value.columns)
+    velocity = next(d.value for d in _insights("Last 28 days", "Velocity").dataframe
+                    if "Video" in d.value.columns)
     assert velocity["Video"].is_unique
-    movers = _chart(at, "Top movers")
+    movers = _chart(_insights("Last 28 days"), "Top movers")
     labels = [y for t in movers["data"] for y in t.get("y", [])]
     assert labels
     assert not any(re.search(r"· \d{4}$", str(label)) for label in labels), labels
