@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import layout, runtime
+from dashboard import data, layout, runtime
 from dashboard.components import chart, kpi_card
 from dashboard.text import md_text
 from services import charts, comparison
@@ -102,27 +102,30 @@ def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset()) -
     )
     followers = overview.followers.frame
     source = charts.source_line(overview.followers, tz)
+    # Figures are built once per data version (dashboard.data.figure): the key says all they
+    # depend on.
+    key = (tuple(names.items()), overview.period.start, overview.period.end, tz)
     left, right = st.columns(2)
     with left:
         if view == "Growth %":
-            fig = comparison.growth_lines(
+            fig = data.figure("compare_growth", key, lambda: comparison.growth_lines(
                 followers,
                 "follower_count",
                 names=names,
                 tz=tz,
                 title="Follower growth (%)",
                 subtitle=source,
-            )
+            ))
         else:
-            fig = comparison.small_multiples(
+            fig = data.figure("compare_followers", key, lambda: comparison.small_multiples(
                 followers, "follower_count", names=names, tz=tz, title="Followers", subtitle=source
-            )
+            ))
         chart(fig, key="followers_chart")
     with right:
         gained = overview.gained.frame
         gained = gained[gained["status"] != "missing"]
         chart(
-            comparison.small_multiples(
+            data.figure("compare_gained", key, lambda: comparison.small_multiples(
                 gained,
                 "views_gained",
                 names=names,
@@ -131,7 +134,7 @@ def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset()) -
                 x="period_start",
                 title=f"Views gained per {overview.freq}",
                 subtitle=charts.source_line(overview.gained, tz),
-            ),
+            )),
             key="views_chart",
         )
     for i, ref in enumerate(overview.accounts):

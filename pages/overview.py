@@ -160,14 +160,14 @@ def render() -> None:
         notes=overview.accounts[0].open_id not in blocked,
     )
     names = {a.open_id: a.label for a in overview.accounts}
+    key = (tuple(names.items()), period.start, period.end, tz)  # all a chart depends on
     left, right = st.columns(2)
     with left:
-        chart(charts.follower_trend(overview.followers, tz=tz, names=names), key="followers_chart")
+        chart(data.figure("followers", key, lambda: charts.follower_trend(
+            overview.followers, tz=tz, names=names)), key="followers_chart")
     with right:
-        chart(
-            charts.gained_bars(overview.gained, tz=tz, freq=overview.freq, names=names),
-            key="views_chart",
-        )
+        chart(data.figure("views_gained", key, lambda: charts.gained_bars(
+            overview.gained, tz=tz, freq=overview.freq, names=names)), key="views_chart")
 
 
 render()

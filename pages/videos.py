@@ -57,7 +57,8 @@ def _detail(row: pd.Series, tz: str) -> None:
             strict=True,
         ):
             col.metric(label, format_value(None if pd.isna(value) else value, unit))
-        chart(charts.video_growth(detail.curve, tz=tz), key="video_growth")
+        chart(data.figure("video_growth", (detail.video_id, tz),
+                          lambda: charts.video_growth(detail.curve, tz=tz)), key="video_growth")
 
 
 def render() -> None:

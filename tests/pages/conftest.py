@@ -26,10 +26,14 @@ APP = str(ROOT / "dashboard" / "app.py")
 def _fresh_streamlit_caches():
     import streamlit as st
 
+    from dashboard import data
+
     st.cache_data.clear()
+    data._figure.clear()  # figures are cached resources (per data version)
     yield
     dashboard_runtime.shutdown()
     st.cache_data.clear()
+    data._figure.clear()
 
 
 def open_page(name: str, *, query: dict[str, str | list[str]] | None = None,

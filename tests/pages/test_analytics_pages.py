@@ -157,3 +157,22 @@ def test_videos_are_sorted_and_paged_in_sql(history_runtime):
     # Changing a filter starts again at page 1.
     at.selectbox(key="video_sort").select("Likes").run()
     assert "showing 1–50" in texts(at)
+
+
+def test_figures_are_built_once_per_data_version(history_runtime, monkeypatch):
+    from services import charts
+
+    built = []
+    real = charts.follower_trend
+    monkeypatch.setattr(charts, "follower_trend",
+                        lambda *a, **k: built.append(1) or real(*a, **k))
+    for _ in range(2):  # a rerun (or another person) with the same data: the cached figure
+        at = open_page("overview", state={"period_preset": "Last 7 days"})
+        assert not at.exception and len(at.get("plotly_chart")) == 2
+    assert len(built) == 1
+    rt, account = history_runtime
+    (result,) = sync_accounts(rt.settings, [account.open_id], actor=LOCAL_ACTOR)
+    assert result.ok
+    open_page("overview", state={"period_preset": "Last 7 days"})
+    assert len(built) == 2  # new data: drawn again
+
