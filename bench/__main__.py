@@ -7,13 +7,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import disk_bench, queries_bench, report_bench, sync_bench, targets, upload_bench
+from bench import disk_bench, pages_bench, report_bench, sync_bench, targets, upload_bench
 
 #: (name, full arguments, --quick arguments, main)
 BENCHES: list[tuple[str, list[str], list[str], Callable[[list[str]], int]]] = [
     ("sync", [], ["--quick"], sync_bench.main),
     ("disk", [], ["--quick"], disk_bench.main),
-    ("queries", [], ["--videos", "2000", "--days", "90"], queries_bench.main),
+    ("pages", [], ["--videos", "1000,5000", "--days", "60", "--runs", "3"], pages_bench.main),
     ("report", [], ["--videos", "1000", "--days", "60"], report_bench.main),
     ("upload", [], ["--quick"], upload_bench.main),
 ]

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bench import targets
-from bench.queries_bench import BIG, Shape, build_cache
+from bench.synthetic_cache import BIG, Shape, build_cache
 from services import analytics, charts, metrics, queries
 from services.db import open_db
 

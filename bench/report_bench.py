@@ -3,7 +3,7 @@
     python -m bench.report_bench                        # 10 accounts, 10,000 videos, 365 days
     python -m bench.report_bench --videos 1000 --days 60   # quick smoke run
 
-Builds the cache with :func:`bench.queries_bench.build_cache` (real migrations; ten accounts
+Builds the cache with :func:`bench.synthetic_cache.build_cache` (real migrations; ten accounts
 sharing the videos, daily syncs for a year), then times, with a fresh connection per run as a
 page run opens one:
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from bench.queries_bench import Shape, build_cache
+from bench.synthetic_cache import Shape, build_cache
 from services import analytics, queries
 from services.access import LOCAL_ACTOR
 from services.analytics import AccountRef

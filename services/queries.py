@@ -1,13 +1,14 @@
 """Chart queries: aggregate in SQLite, return small DataFrames.
 
 Every function here answers one page question with parameterised SQL that walks an index
-(``video_snapshot_rows`` primary key ``(video_key, captured_at)``, its
-``(account_key, captured_at)`` index, ``videos(open_id, create_time)``) and never reads the
-snapshots whole: on a cache of 10,000 videos x 365 daily snapshots each page's queries take tens
-of milliseconds (``python -m bench.queries_bench``). Snapshots are read from the compact table
-with integer keys (migration 0008: ``videos.video_key``, ``accounts.account_key``); the
-``video_snapshots`` view with the old TEXT columns is for other readers. Each video's latest
-counters are kept on ``videos`` by the sync (``view_count`` … ``counted_at``).
+(``video_snapshot_rows`` primary key ``(video_key, captured_at)``, its covering
+``(account_key, captured_at, video_key, view_count)`` index, ``videos(open_id, create_time)``)
+and never reads the snapshots whole: on 50,000 videos x 365 daily snapshots each page's queries
+take tens of milliseconds (``python -m bench.pages_bench``). Snapshots are read from the
+compact table with integer keys (migration 0008: ``videos.video_key``,
+``accounts.account_key``); the ``video_snapshots`` view with the old TEXT columns is for
+other readers. Each video's latest counters are kept on ``videos`` by the sync
+(``view_count`` … ``counted_at``).
 
 Conventions (the architecture notes in README.md "Data"):
 
