@@ -7,7 +7,7 @@ For each cache size (one big account of N videos with 365 daily snapshots, built
 real migrations and kept under ``--cache-dir``), each page's work is timed as the app pays it
 after a sync, when its caches are cold: a fresh SQLite connection, the ``services.analytics``
 function the dashboard caches (queries + metrics) and the figure builders the page calls
-(``services.charts``). Insights is timed per tab (lazy tabs: a view runs one section). The
+(``services.analytics.charts``). Insights is timed per tab (lazy tabs: a view runs one section). The
 default period (the last 28 days) is the one timed; the Insights payload is also measured for
 the last 365 days (the widest choice).
 
@@ -40,7 +40,8 @@ import pandas as pd
 
 from bench import targets
 from bench.synthetic_cache import BIG, Shape, build_cache
-from services import analytics, charts, metrics, queries
+from services import analytics
+from services.analytics import charts, metrics, queries, views
 from services.db import open_db
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "pages.json"
@@ -208,7 +209,7 @@ def _reach_baseline(db) -> pd.DataFrame:
 def outliers_baseline(c: Case) -> list:
     with open_db(c.db_path) as db:
         found = metrics.outliers(_reach_baseline(db), posted_from=c.start, posted_to=c.end)
-        frame, _ = analytics._outlier_points(found.frame)
+        frame, _ = views._outlier_points(found.frame)
         titles = _read(db, "SELECT video_key, id AS video_id, title FROM videos "
                        "WHERE open_id = ? AND create_time >= ? AND create_time < ?",
                        [BIG, c.start, c.end])

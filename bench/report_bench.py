@@ -39,9 +39,9 @@ from typing import Any
 import requests
 
 from bench.synthetic_cache import Shape, build_cache
-from services import analytics, queries
+from services import analytics
 from services.access import LOCAL_ACTOR
-from services.analytics import AccountRef
+from services.analytics import AccountRef, queries
 from services.db import open_db
 from services.reports import IsoWeek, build_report, last_complete_week
 from services.reports.export import export_sheets

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from services.analytics.hashtags import video_tags
 from services.db import open_db
-from services.hashtags import video_tags
 
 BIG = "bench_big_account"
 SMALL = "bench_small_account"

@@ -2,7 +2,7 @@
 
 Several accounts: portfolio cards, a table of accounts side by side (fewer columns on phones),
 and charts that each read — one panel per account on its own scale, or growth in % from the
-start of the period (figures from services.comparison).
+start of the period (figures from services.analytics.comparison).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import data, layout, runtime
 from dashboard.components import chart, kpi_card
 from dashboard.text import md_text
-from services import charts, comparison
+from services.analytics import charts, comparison
 
 KPI_ORDER = [
     "followers",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from dashboard import nav
-from services.metrics import ESTIMATED_SHARE_LIMIT, NOT_ENOUGH_SNAPSHOTS
+from services.analytics.metrics import ESTIMATED_SHARE_LIMIT, NOT_ENOUGH_SNAPSHOTS
 from services.safe_text import plain_text
 
 PERIOD_PRESETS = {"Last 7 days": 7, "Last 28 days": 28, "Last 90 days": 90, "Custom": None}
@@ -191,5 +191,5 @@ def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
 
 
 def chart(fig, *, key: str) -> None:
-    """Draw a services.charts figure as built (theme=None keeps its palette and template)."""
+    """Draw a analytics.charts figure as built (theme=None keeps its palette and template)."""
     st.plotly_chart(fig, theme=None, key=key, config={"displaylogo": False})

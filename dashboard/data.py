@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import runtime
-from services import analytics, queries
+from services import analytics
+from services.analytics import queries
 from services.covers import refresh_stale_covers
 from services.db import open_db
 

@@ -16,9 +16,9 @@ from dashboard.data import data_version
 from dashboard.errors import show_error
 from services import reports
 from services.analytics import AccountRef
+from services.analytics.metrics import format_time
 from services.db import open_db
 from services.errors import ReelboardError
-from services.metrics import format_time
 from services.reports import charts as report_charts
 from services.reports import export as exports
 from services.reports import files

@@ -14,7 +14,7 @@ from dashboard import accounts_flow, gate, runtime
 from dashboard.oauth import begin_connect
 from dashboard.text import is_web_url, md_text
 from services.accounts import disconnect, list_accounts
-from services.metrics import format_time
+from services.analytics.metrics import format_time
 from services.tiktok.scopes import FEATURES, permission_words, scopes_for
 
 RESULT_KEY = accounts_flow.FLASH_KEY

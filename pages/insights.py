@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import data, runtime, selection
 from dashboard.components import chart, empty_state, format_value, missing_permission_notice
-from services import charts
-from services.metrics import PROVENANCE_LABELS
+from services.analytics import charts
+from services.analytics.metrics import PROVENANCE_LABELS
 from services.safe_text import cell_text
 
 

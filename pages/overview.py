@@ -9,9 +9,9 @@ import streamlit as st
 from dashboard import comparison_view, data, gate, runtime, selection
 from dashboard.components import chart, empty_state, missing_permission_notice
 from dashboard.text import md_text
-from services import charts
+from services.analytics import charts
+from services.analytics.metrics import format_time
 from services.demo_history import load_demo_history
-from services.metrics import format_time
 from services.schedule import describe_every, schedule_status
 from services.sync import sync_accounts
 

@@ -8,9 +8,8 @@ import streamlit as st
 from dashboard import data, runtime, selection, videos_table
 from dashboard.components import chart, empty_state, format_value, missing_permission_notice
 from dashboard.text import md_link, md_text
-from services import charts
-from services.analytics import VIDEO_PAGE_SIZE
-from services.metrics import engagement_rate, format_time
+from services.analytics import VIDEO_PAGE_SIZE, charts
+from services.analytics.metrics import engagement_rate, format_time
 
 POSTED_CHOICES = ["Any time", "In the selected period"]
 ORDER_WORDS = {
@@ -18,7 +17,7 @@ ORDER_WORDS = {
     "Title": {True: "Z to A", False: "A to Z"},
     None: {True: "Highest first", False: "Lowest first"},
 }
-#: Sort choices -> services.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
+#: Sort choices -> services.analytics.queries.VIDEO_SORT_COLUMNS (sorting and paging run in SQL).
 SORTS = {
     "Posted": "create_time", "Views": "view_count", "Likes": "like_count",
     "Comments": "comment_count", "Shares": "share_count", "Engagement": "engagement_rate",

@@ -299,7 +299,7 @@ def _video_latest_and_hashtags(db: Database) -> None:
     # Insights and Videos read each video's latest counters and hashtags from here instead of
     # finding the newest snapshot of every video and parsing captions on every page view. The
     # sync keeps both current; this fills them for what was synced before.
-    from services.hashtags import video_tags
+    from services.analytics.hashtags import video_tags
 
     db.executescript(
         """
@@ -312,7 +312,7 @@ def _video_latest_and_hashtags(db: Database) -> None:
             SELECT s.view_count, s.like_count, s.comment_count, s.share_count, s.captured_at
             FROM video_snapshots s WHERE s.video_id = videos.id
             ORDER BY s.captured_at DESC LIMIT 1);
-        -- Hashtags of the title and description (services.hashtags), one row per tag.
+        -- Hashtags of the title and description (services.analytics.hashtags), one row per tag.
         CREATE TABLE video_hashtags (
             video_id  TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
             tag       TEXT NOT NULL,

@@ -46,10 +46,10 @@ import sqlite_utils
 
 from services.access import Actor, authorize, record
 from services.accounts import AccountNeedsReconnect, RunToken
+from services.analytics.hashtags import video_tags
 from services.clock import Clock, to_epoch, utc_now
 from services.db import open_db, write_transaction
 from services.errors import ReelboardError
-from services.hashtags import video_tags
 from services.ratelimit import DISPLAY_LIMIT_PER_MINUTE, Pacer, PacingCancelled, paced_session
 from services.sync_lease import claim_sync_lease
 from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, TikTokScopeError

@@ -1,6 +1,6 @@
 """The report preview's figure: views gained this week against the week before, per account.
 
-A pure function (report in, ``go.Figure`` out) in the house style of :mod:`services.charts`.
+A pure function (report in, ``go.Figure`` out) in the house style of :mod:`analytics.charts`.
 Account names come from TikTok: plotly renders a subset of HTML in tick labels and hover
 text, so every outside string is HTML-escaped (plotly shows ``&lt;b&gt;`` as ``<b>``).
 """
@@ -11,9 +11,9 @@ import html
 
 import plotly.graph_objects as go
 
-from services.charts import PALETTE, TEMPLATE, empty_figure
-from services.charts import _layout as layout
-from services.metrics import format_time
+from services.analytics.charts import PALETTE, TEMPLATE, empty_figure
+from services.analytics.charts import _layout as layout
+from services.analytics.metrics import format_time
 from services.reports.model import WeeklyReport
 
 PREVIOUS_COLOUR = "#CBD5E1"

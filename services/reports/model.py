@@ -1,10 +1,10 @@
 """The weekly report: per account KPIs of one ISO week against the week before, top videos,
 and a few sentences on what changed.
 
-Built from the same queries (:mod:`services.queries`, aggregated in SQLite) and the same pure
-functions (:func:`services.metrics.kpis`, :func:`services.metrics.top_movers`) as the
+Built from the same queries (:mod:`analytics.queries`, aggregated in SQLite) and the same pure
+functions (:func:`analytics.metrics.kpis`, :func:`analytics.metrics.top_movers`) as the
 Overview and Insights pages, so the report and the Overview agree for the same period (a test
-holds them equal). Every figure is a :class:`services.metrics.Metric` with its provenance and
+holds them equal). Every figure is a :class:`analytics.metrics.Metric` with its provenance and
 as-of time; when the snapshots cannot answer, the figure is ``None`` with a note — never 0.
 
 The tables (:meth:`WeeklyReport.summary`, :meth:`WeeklyReport.top_videos`,
@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from services import metrics, queries
-from services.analytics import AccountRef
-from services.metrics import DAY, PROVENANCE_LABELS, Insight, Kpi, Metric, Period
+from services.analytics import AccountRef, metrics, queries
+from services.analytics.metrics import DAY, PROVENANCE_LABELS, Insight, Kpi, Metric, Period
 from services.reports.weeks import IsoWeek
 
-#: KPIs of the report, in table order (keys of :func:`services.metrics.kpis`).
+#: KPIs of the report, in table order (keys of :func:`services.analytics.metrics.kpis`).
 KPI_KEYS = (
     "followers_gained",
     "views_gained",

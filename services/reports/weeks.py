@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.metrics import Period, zone
+from services.analytics.metrics import Period, zone
 from services.reports.errors import BadWeek
 
 _KEY = re.compile(r"(?P<year>\d{4})-?W(?P<week>\d{1,2})", re.IGNORECASE)

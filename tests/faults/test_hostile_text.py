@@ -25,8 +25,8 @@ import pytest
 
 from dashboard.text import MARKDOWN_SPECIAL, WORD_JOINER, md_link, md_text
 from sandbox.catalog import DEMO_CREATORS, HOSTILE_TEXT
-from services import charts as c
-from services import metrics as m
+from services.analytics import charts as c
+from services.analytics import metrics as m
 from services.safe_text import cell_text, plain_text, plot_label, safe_tiktok_url
 
 HOSTILE = DEMO_CREATORS[-1]

@@ -160,7 +160,7 @@ def test_videos_are_sorted_and_paged_in_sql(history_runtime):
 
 
 def test_figures_are_built_once_per_data_version(history_runtime, monkeypatch):
-    from services import charts
+    from services.analytics import charts
 
     built = []
     real = charts.follower_trend

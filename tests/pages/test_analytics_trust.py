@@ -124,7 +124,7 @@ def _card_app():
     import streamlit as st
 
     from dashboard.components import kpi_card
-    from services import metrics as m
+    from services.analytics import metrics as m
 
     est = m.Metric(
         504, m.SNAPSHOT_DIFFERENCE, None, "spread", "followers_gained", estimated_share=0.3

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from services import charts as c
-from services import metrics as m
+from services.analytics import charts as c
+from services.analytics import metrics as m
 
 LA = "America/Los_Angeles"
 D = 86_400

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from services import comparison
-from services.metrics import SNAPSHOT_DIFFERENCE, TIKTOK_LIFETIME, Kpi, Metric
+from services.analytics import comparison
+from services.analytics.metrics import SNAPSHOT_DIFFERENCE, TIKTOK_LIFETIME, Kpi, Metric
 
 NAMES = {"a": "Big <b>Brand</b> $x$", "b": "tiny"}
 T0 = 1_780_000_000

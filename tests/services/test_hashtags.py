@@ -1,10 +1,10 @@
-"""services.hashtags: what counts as a hashtag in a caption."""
+"""services.analytics.hashtags: what counts as a hashtag in a caption."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.hashtags import parse_hashtags, video_tags
+from services.analytics.hashtags import parse_hashtags, video_tags
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services import analytics, metrics
-from services import queries as q
+from services import analytics
+from services.analytics import metrics, views
+from services.analytics import queries as q
+from services.analytics.hashtags import video_tags
 from services.db import open_db, write_transaction
-from services.hashtags import video_tags
 
 D = 86_400
 NOW = 1_780_000_000
@@ -109,8 +110,8 @@ def _flags(n_above: int, n_below: int, n_rest: int) -> pd.DataFrame:
 
 
 def test_outlier_points_keep_every_outlier_and_sample_the_rest():
-    frame, note = analytics._outlier_points(_flags(40, 30, 6000))
-    assert len(frame) == analytics.OUTLIER_POINTS
+    frame, note = views._outlier_points(_flags(40, 30, 6000))
+    assert len(frame) == views.OUTLIER_POINTS
     assert (frame["flag"] == "above").sum() == 40 and (frame["flag"] == "below").sum() == 30
     assert "every outlier" in note and "6,070" in note
     # The sample spans the whole range of views, not the first thousand.
@@ -119,16 +120,16 @@ def test_outlier_points_keep_every_outlier_and_sample_the_rest():
 
 
 def test_outlier_points_cap_each_side_at_the_most_extreme():
-    frame, note = analytics._outlier_points(_flags(900, 10, 500))
-    assert len(frame) == analytics.OUTLIER_POINTS
-    furthest = set(np.arange(900 - analytics.OUTLIER_EXTREMES, 900))  # the largest ratios
+    frame, note = views._outlier_points(_flags(900, 10, 500))
+    assert len(frame) == views.OUTLIER_POINTS
+    furthest = set(np.arange(900 - views.OUTLIER_EXTREMES, 900))  # the largest ratios
     assert furthest <= set(frame["video_key"])
     assert set(range(900, 910)) <= set(frame["video_key"])  # every "below" one
-    assert f"the {analytics.OUTLIER_EXTREMES} furthest each way" in note
+    assert f"the {views.OUTLIER_EXTREMES} furthest each way" in note
 
 
 def test_a_small_account_is_drawn_whole():
-    frame, note = analytics._outlier_points(_flags(3, 2, 50))
+    frame, note = views._outlier_points(_flags(3, 2, 50))
     assert len(frame) == 55 and note is None
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services import metrics as m
+from services.analytics import metrics as m
 
 LA = "America/Los_Angeles"
 H = 3600

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services import charts as c
-from services import metrics as m
+from services.analytics import charts as c
+from services.analytics import metrics as m
 
 H = 3600
 D = 86_400

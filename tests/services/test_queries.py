@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from services import queries as q
+from services.analytics import queries as q
 from services.db import open_db, write_transaction
 
 D = 86_400
@@ -220,7 +220,7 @@ def test_period_gains_rank_new_and_unmeasured_videos(cache):
 
 
 def test_period_gains_match_the_pandas_twin(cache):
-    from services.metrics import period_gains_from_cuts
+    from services.analytics.metrics import period_gains_from_cuts
 
     sql = q.period_gains(cache, ["a"], T2, T5, limit=None)
     twin = period_gains_from_cuts(

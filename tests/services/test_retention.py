@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from services import queries
-from services.analytics import AccountRef
+from services.analytics import AccountRef, queries
 from services.db import open_db
 from services.errors import ConfigError
 from services.reports import IsoWeek, build_report

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services import queries
-from services.hashtags import video_tags
+from services.analytics import queries
+from services.analytics.hashtags import video_tags
 from tests.services.test_sync import T0, connect, freeze, run_one, world
 
 
@@ -50,7 +50,7 @@ def test_latest_counters_and_hashtags_follow_the_newest_run(settings, db, keyrin
         if video_tags(r[1], r[2])
     }
     assert expected and stored == expected
-    # … and what Insights reads through services.queries.
+    # … and what Insights reads through services.analytics.queries.
     frame = queries.video_hashtags(db, [open_id])
     assert {(r.video_id, r.tag) for r in frame.itertuples()} == {
         (vid, tag) for vid, tags in expected.items() for tag in tags

@@ -498,7 +498,7 @@ def video_hashtags(
     end: int | None = None,
 ) -> pd.DataFrame:
     """Hashtags of the videos posted in ``[start, end)``, as the sync parsed them once
-    (``video_hashtags``, services.hashtags): one row per video and tag, so the Insights
+    (``video_hashtags``, services.analytics.hashtags): one row per video and tag, so the Insights
     hashtag chart need not parse captions. Columns: video_id, video_key, open_id, tag."""
     sql = """
         WITH ids(open_id) AS (SELECT DISTINCT value FROM json_each(?))
@@ -773,7 +773,7 @@ def velocity_inputs(
 
     A mark is ``create_time + hours``. ``before_*`` is the video's last snapshot at or before
     the mark, ``after_*`` its first at or after (equal when one falls on the mark);
-    :func:`services.metrics.velocity` picks the nearest within its tolerance. Four primary-key
+    :func:`analytics.metrics.velocity` picks the nearest within its tolerance. Four primary-key
     seeks per video and mark. Columns: video_id, open_id, create_time, mark_hours, mark_at,
     before_at, before_views, after_at, after_views.
     """

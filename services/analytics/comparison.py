@@ -17,8 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from services.charts import MUTED, PALETTE, TEMPLATE, _wall_clock, empty_figure
-from services.metrics import DERIVED, PROVENANCE_LABELS, Kpi, Metric, engagement_rate
+from services.analytics.charts import MUTED, PALETTE, TEMPLATE, _wall_clock, empty_figure
+from services.analytics.metrics import DERIVED, PROVENANCE_LABELS, Kpi, Metric, engagement_rate
 from services.safe_text import cell_text, plot_label
 
 PANEL_HEIGHT = 170

@@ -11,7 +11,7 @@ an empty or all-zero plot.
 Pages should draw with ``st.plotly_chart(fig, theme=None)``: Streamlit's default theme
 replaces the template's colours.
 
-Inputs are the results of :mod:`services.metrics` (an ``Insight`` or its frame). Times on
+Inputs are the results of :mod:`services.analytics.metrics` (an ``Insight`` or its frame). Times on
 the x axes are wall-clock times in the viewer's zone (``tz``).
 
 Every string that comes from TikTok (account names, video titles, hashtags, ids) passes through
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from services.metrics import (
+from services.analytics.metrics import (
     MIN_CELL_POSTS,
     PROVENANCE_LABELS,
     VELOCITY_MARKS_HOURS,
@@ -357,7 +357,7 @@ def gained_bars(
     names: Mapping[str, str] | None = None,
     title: str | None = None,
 ) -> go.Figure:
-    """Gains per day or ISO week (from :func:`services.metrics.gained_per_period`).
+    """Gains per day or ISO week (from :func:`services.analytics.metrics.gained_per_period`).
 
     Estimated buckets (spread across a sync gap) are hatched, partial ones faded; missing
     ones have no bar and are counted in the subtitle, never drawn as 0.

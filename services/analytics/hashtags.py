@@ -1,7 +1,7 @@
 """Hashtags in a video's title and description: parsed once at sync, stored in ``video_hashtags``.
 
 The same parser serves the sync (services.sync), the migration that fills the table for videos
-synced before it existed, and Insights' hashtag chart (services.metrics), so all three agree.
+synced before it existed, and Insights' hashtag chart (analytics.metrics), so all three agree.
 """
 
 from __future__ import annotations

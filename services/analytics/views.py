@@ -2,7 +2,7 @@
 
 Pages call one function per screen and get plain, picklable data back (so the dashboard can
 keep it in ``st.cache_data`` keyed by accounts, period and the cache's data version); figures
-are then drawn by ``services.charts``. Nothing here touches Streamlit or the network.
+are then drawn by ``services.analytics.charts``. Nothing here touches Streamlit or the network.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from services import metrics, queries
-from services.metrics import Insight, Kpi, Period
+from services.analytics import metrics, queries
+from services.analytics.metrics import Insight, Kpi, Period
 
 #: Periods longer than this chart gains per ISO week instead of per day.
 WEEKLY_AFTER_DAYS = 62

@@ -1,4 +1,4 @@
-"""Insights: pure functions over the small frames of :mod:`services.queries`.
+"""Insights: pure functions over the small frames of :mod:`services.analytics.queries`.
 
 Nothing here touches the database, the clock or Streamlit: every input is a frame or a number,
 so each answer can be checked by hand (tests/services/test_metrics.py).
@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from services.hashtags import parse_hashtags
+from services.analytics.hashtags import parse_hashtags
 
 Provenance = Literal["tiktok_lifetime", "snapshot_difference", "derived"]
 TIKTOK_LIFETIME: Provenance = "tiktok_lifetime"
@@ -484,7 +484,7 @@ def gained_per_period(
 ) -> Insight:
     """Counter gains per local day or ISO week, per account (see module docstring).
 
-    ``series`` is :func:`services.queries.account_series` or ``video_totals_series`` (it
+    ``series`` is :func:`services.analytics.queries.account_series` or ``video_totals_series`` (it
     carries a snapshot either side of the window, so the edges interpolate). Frame: open_id,
     period_start, period_end (tz-aware), status (observed / estimated / partial / missing),
     coverage (share of the bucket between the first and last snapshot), snapshots (taken in
@@ -687,7 +687,7 @@ def kpis(
 
 
 def video_table(latest: pd.DataFrame, *, tz: str) -> pd.DataFrame:
-    """The Videos table: :func:`services.queries.latest_video_stats` plus derived columns.
+    """The Videos table: :func:`services.analytics.queries.latest_video_stats` plus derived columns.
 
     Adds posted (tz-aware, ``tz``), age_days (at the snapshot), engagement_rate and
     views_per_day (lifetime views / age, for videos at least a day old).
@@ -829,7 +829,7 @@ def _floats(series: pd.Series) -> np.ndarray:
 def velocity(inputs: pd.DataFrame, *, tolerance: float = VELOCITY_TOLERANCE) -> Insight:
     """Views reached 24 h / 7 d / 28 d after posting, per video (see module docstring).
 
-    ``inputs`` from :func:`services.queries.velocity_inputs`. Frame: one row per video with
+    ``inputs`` from :func:`analytics.queries.velocity_inputs`. Frame: one row per video with
     video_id, open_id, create_time and, per mark (e.g. ``24h``): ``views_24h``,
     ``observed_hours_24h`` (age of the snapshot used), ``status_24h``: ok / not_yet (the
     video has not reached the mark in our snapshots) / no_snapshot_near_mark (no snapshot
@@ -883,9 +883,9 @@ def _duration(seconds: float) -> str:
 
 
 def period_gains_from_cuts(at_start: pd.DataFrame, at_end: pd.DataFrame) -> pd.DataFrame:
-    """Per-video gains between two :func:`services.queries.video_stats_at` cuts.
+    """Per-video gains between two :func:`services.analytics.queries.video_stats_at` cuts.
 
-    The pandas twin of :func:`services.queries.period_gains` (same columns, all videos,
+    The pandas twin of :func:`services.analytics.queries.period_gains` (same columns, all videos,
     ranked), for callers that already hold the two cuts. A video absent from ``at_start``
     counts from 0 if posted after that cut, else it is unmeasured.
     """
@@ -935,7 +935,7 @@ def period_gains_from_cuts(at_start: pd.DataFrame, at_end: pd.DataFrame) -> pd.D
 def top_movers(gains: pd.DataFrame, *, n: int = 10, tz: str = "UTC") -> Insight:
     """The videos that gained the most views in the period.
 
-    ``gains`` from :func:`services.queries.period_gains` (or :func:`period_gains_from_cuts`).
+    ``gains`` from :func:`analytics.queries.period_gains` (or :func:`period_gains_from_cuts`).
     A video posted mid-period counts from 0 at its ``create_time``. Adds views_per_day over
     the measured window (since posting for new videos).
     """
