@@ -7,7 +7,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import disk_bench, pages_bench, report_bench, sync_bench, targets, upload_bench
+from bench import (
+    browser_bench,
+    disk_bench,
+    memory_bench,
+    pages_bench,
+    report_bench,
+    sync_bench,
+    targets,
+    upload_bench,
+)
 
 #: (name, full arguments, --quick arguments, main)
 BENCHES: list[tuple[str, list[str], list[str], Callable[[list[str]], int]]] = [
@@ -16,6 +25,10 @@ BENCHES: list[tuple[str, list[str], list[str], Callable[[list[str]], int]]] = [
     ("pages", [], ["--videos", "1000,5000", "--days", "60", "--runs", "3"], pages_bench.main),
     ("report", [], ["--videos", "1000", "--days", "60"], report_bench.main),
     ("upload", [], ["--quick"], upload_bench.main),
+    # A real server in Chromium. Memory: the shipped runner.postScriptGC only (both settings
+    # side by side are `python -m bench.memory_bench`, twice as long); --quick compares both.
+    ("memory", ["--only", "gc_off"], ["--quick"], memory_bench.main),
+    ("browser", [], ["--quick"], browser_bench.main),
 ]
 
 

@@ -18,13 +18,36 @@ from services.analytics import queries
 from services.covers import refresh_stale_covers
 from services.db import open_db
 
+# Cache bounds. Every key holds the data version, which every sync moves, so after a sync the
+# entries of the previous version are dead weight until evicted: without bounds a server grows
+# by one entry per function per sync and page view (bench/memory_bench.py measured 289 -> 375
+# MiB over 100 syncs at 64 entries a function, Insights entries ~1.5 MB each for a
+# 20,000-video account, ~4 MB at 50,000). max_entries is the memory bound (least recently used
+# goes first); sized for a team of a few people with a few views each (accounts x period) open
+# at once, so their live entries survive while yesterday's are evicted. PAGE_TTL only lets a
+# quiet server forget views nobody reopened: Streamlit drops expired entries at the next write,
+# and each expiry costs the next viewer a cold page (seconds for Insights at 50,000 videos), so
+# it is half a working day, not an hour: a view drawn after the morning's sync stays warm for
+# the team's next looks.
+PAGE_TTL = "6h"
+#: One entry per Insights tab viewed (lazy tabs: five per view at most); each holds one section's
+#: answer (at most 1,000 outlier points), not every video.
+INSIGHTS_ENTRIES = 40
+OVERVIEW_ENTRIES = 16
+#: One entry per sort / filter / page of the table; each is small (one page of 50 rows).
+VIDEOS_ENTRIES = 32
+#: One video's growth curve each; a person opens a handful of videos per visit.
+VIDEO_DETAIL_ENTRIES = 64
+#: Built plotly figures (two per Overview, one or two per Insights tab, one per video opened).
+FIGURE_ENTRIES = 64
+
 
 def data_version() -> int:
     with runtime.database() as db:
         return queries.data_version(db)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=OVERVIEW_ENTRIES, ttl=PAGE_TTL)
 def _overview(db_path: str, accounts: tuple[tuple[str, str], ...], start: int, end: int,
               tz: str, version: int) -> analytics.OverviewData:
     refs = [analytics.AccountRef(oid, label) for oid, label in accounts]
@@ -32,7 +55,7 @@ def _overview(db_path: str, accounts: tuple[tuple[str, str], ...], start: int, e
         return analytics.overview(db, refs, start, end, tz)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=VIDEOS_ENTRIES, ttl=PAGE_TTL)
 def _videos(db_path: str, open_ids: tuple[str, ...], tz: str, search: str,
             posted_from: int | None, posted_to: int | None, order_by: str, descending: bool,
             page: int, version: int) -> analytics.VideosData:
@@ -42,20 +65,20 @@ def _videos(db_path: str, open_ids: tuple[str, ...], tz: str, search: str,
                                 page=page)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=VIDEO_DETAIL_ENTRIES, ttl=PAGE_TTL)
 def _video_detail(db_path: str, video_id: str, version: int) -> analytics.VideoDetail:
     with open_db(db_path) as db:
         return analytics.video_detail(db, video_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=INSIGHTS_ENTRIES, ttl=PAGE_TTL)
 def _insights_section(db_path: str, open_ids: tuple[str, ...], start: int, end: int, tz: str,
                       section: str, version: int) -> analytics.InsightsSection:
     with open_db(db_path) as db:
         return analytics.insights_section(db, open_ids, start, end, tz, section)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=FIGURE_ENTRIES, ttl=PAGE_TTL)
 def _figure(name: str, key: tuple, version: int, _build: Callable[[], go.Figure]) -> go.Figure:
     # cache_resource: the figure object itself, not a pickle (unpickling a plotly figure
     # re-validates every property, which costs about as much as building it). Streamlit copies

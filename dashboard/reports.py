@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import gate, runtime
 from dashboard.components import chart
-from dashboard.data import data_version
+from dashboard.data import PAGE_TTL, data_version
 from dashboard.errors import show_error
 from services import reports
 from services.analytics import AccountRef
@@ -73,7 +73,8 @@ def week_picker(tz: str, *, now: datetime | None = None) -> reports.IsoWeek | No
         return None
 
 
-@st.cache_data(show_spinner="Building the report…", max_entries=32)
+# A report per selection and week; the team mostly reads last week's (bounds: dashboard/data.py).
+@st.cache_data(show_spinner="Building the report…", max_entries=8, ttl=PAGE_TTL)
 def _report(
     db_path: str, accounts: tuple[tuple[str, str], ...], week: str, tz: str, version: int
 ) -> reports.WeeklyReport:
