@@ -802,6 +802,9 @@ class _SyncRun:
         try:
             ahead.start(cursor, pages, self.tokens.current())
             token_at = time.monotonic()
+            # While the first page is on its way: then the helper thread mostly waits for
+            # TikTok, and this read of every video row of the account competes with nothing.
+            self._captions = _run_memory(self.db, self.open_id)
             self.db.conn.execute("PRAGMA synchronous=NORMAL")
             while True:
                 page = self._page(ahead, fields, cursor)
