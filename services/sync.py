@@ -18,9 +18,11 @@ within ``resume_within_s`` adopts that run and its ``captured_at`` and continues
 saved video (§3.2: the cursor may be "any timestamp to get videos posted before it"), so the
 cache ends exactly as one clean run would leave it (our reliability rules N8–N9).
 
-The listing is pipelined: once a page's cursor has been checked, the next page is requested on
-a helper thread while this thread writes the current one (writes stay on the run's own thread
-and connection, in order). The access token is decrypted once per run (services.accounts.RunToken).
+The listing is pipelined: a helper thread requests the pages one after another, up to
+READ_AHEAD_PAGES ahead, while the run's thread writes them (writes stay on the run's own thread
+and connection, in order). Videos the account already owns are written with one UPDATE per page
+and their snapshots with their integer keys (_store_page; the general upsert covers the rest).
+The access token is decrypted once per run (services.accounts.RunToken).
 Snapshots go to ``video_snapshot_rows`` with integer keys (migration 0008); each video's
 latest counters are kept on ``videos`` and its hashtags in ``video_hashtags`` (migration 0007).
 
