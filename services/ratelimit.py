@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -330,6 +331,70 @@ class PacedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+class PacedSession(requests.Session):
+    """The session ``paced_session`` returns: a ``requests.Session`` that reuses preparations.
+
+    A sync sends the same request hundreds of times with only its JSON body changing (the
+    list cursor), and requests prepares each call from scratch: URL and query, headers merged
+    with the session's, cookies, hooks, environment settings, about a third of a local
+    request's CPU. Here each distinct request (method, URL, query, headers) is prepared once
+    and copied with the new body; the result is the PreparedRequest requests would build, sent
+    through the same ``send``. Whatever could make a kept preparation differ takes requests'
+    own path instead: a session that reads the environment (``trust_env``), a body other than
+    JSON, files, auth, cookies (passed in, or in the session's jar), hooks or per-call
+    settings, and any change to the session's own headers, query, hooks or settings.
+    """
+
+    #: Distinct requests kept (a sync uses three or four).
+    KEEP = 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[tuple[Any, ...], tuple[Any, requests.PreparedRequest,
+                                                     dict[str, Any]]] = {}
+
+    def request(self, method, url, params=None, data=None, headers=None, cookies=None,
+                files=None, auth=None, timeout=None, allow_redirects=True, proxies=None,
+                hooks=None, stream=None, verify=None, cert=None, json=None):
+        if (self.trust_env or data or files or cookies or auth or hooks or proxies
+                or stream is not None or verify is not None or cert is not None
+                or self.auth is not None or len(self.cookies)
+                or not isinstance(url, str) or not isinstance(params, dict | None)
+                or not isinstance(headers, dict | None)):
+            return super().request(
+                method, url, params=params, data=data, headers=headers, cookies=cookies,
+                files=files, auth=auth, timeout=timeout, allow_redirects=allow_redirects,
+                proxies=proxies, hooks=hooks, stream=stream, verify=verify, cert=cert,
+                json=json)
+        key = (method.upper(), url, tuple((params or {}).items()),
+               tuple((headers or {}).items()))
+        state = self._state()
+        try:
+            kept = self._prepared.get(key)
+        except TypeError:  # a value that cannot be a key (a list of values for one name)
+            return super().request(method, url, params=params, headers=headers,
+                                   timeout=timeout, allow_redirects=allow_redirects, json=json)
+        if kept is None or kept[0] != state:
+            prepared = self.prepare_request(requests.Request(
+                method=method.upper(), url=url, headers=headers, params=params or {}))
+            settings = self.merge_environment_settings(prepared.url, {}, None, None, None)
+            if len(self._prepared) >= self.KEEP:
+                self._prepared.clear()
+            kept = self._prepared[key] = (state, prepared, settings)
+        prepared = kept[1].copy()
+        if json is not None:
+            prepared.prepare_body(None, None, json)
+        settings = dict(kept[2], proxies=dict(kept[2]["proxies"]))
+        return self.send(prepared, timeout=timeout, allow_redirects=allow_redirects, **settings)
+
+    def _state(self) -> tuple[Any, ...]:
+        """The session settings a preparation depends on."""
+        return (tuple(self.headers.items()),
+                tuple(self.params.items()) if isinstance(self.params, dict) else self.params,
+                tuple((k, tuple(v)) for k, v in self.hooks.items()),
+                tuple(self.proxies.items()), self.verify, self.cert, self.stream)
+
+
 def paced_session(
     pacer: Pacer,
     account: str,
@@ -343,8 +408,9 @@ def paced_session(
     bundle settings are resolved once here instead of on every request: requests re-reads
     ``*_PROXY``/``NO_PROXY`` for each call otherwise, about a third of a local request's cost.
     ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` still apply.
+    Repeated requests then also reuse their preparation (PacedSession).
     """
-    session = requests.Session()
+    session = PacedSession()
     adapter = PacedAdapter(pacer, account, cancel=cancel)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

@@ -18,9 +18,11 @@ within ``resume_within_s`` adopts that run and its ``captured_at`` and continues
 saved video (§3.2: the cursor may be "any timestamp to get videos posted before it"), so the
 cache ends exactly as one clean run would leave it (our reliability rules N8–N9).
 
-The listing is pipelined: once a page's cursor has been checked, the next page is requested on
-a helper thread while this thread writes the current one (writes stay on the run's own thread
-and connection, in order). The access token is decrypted once per run (services.accounts.RunToken).
+The listing is pipelined: a helper thread requests the pages one after another, up to
+READ_AHEAD_PAGES ahead, while the run's thread writes them (writes stay on the run's own thread
+and connection, in order). Videos the account already owns are written with one UPDATE per page
+and their snapshots with their integer keys (_store_page; the general upsert covers the rest).
+The access token is decrypted once per run (services.accounts.RunToken).
 Snapshots go to ``video_snapshot_rows`` with integer keys (migration 0008); each video's
 latest counters are kept on ``videos`` and its hashtags in ``video_hashtags`` (migration 0007).
 
@@ -32,6 +34,8 @@ every process of the data directory. One sync per account runs at a time across 
 
 from __future__ import annotations
 
+import collections
+import functools
 import logging
 import queue
 import sqlite3
@@ -40,7 +44,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 
@@ -56,6 +60,7 @@ from services.tiktok.errors import OAuthError, TikTokAuthError, TikTokError, Tik
 from services.tiktok.scopes import parse_scopes, user_fields_for
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 ProgressCallback = Callable[[int, int | None, str], None]
 Status = Literal["succeeded", "partial", "failed", "skipped"]
@@ -227,16 +232,16 @@ def sync_accounts(
 ) -> list[SyncResult]:
     """Sync several accounts on behalf of ``actor`` (editors and admins; audited, one row per
     account). The keyword arguments are those of the run itself, documented below."""
+    # One connection on this thread for the check and the audit rows (the runs have their own).
     with open_db(settings.database_path) as db:
         authorize(db, actor, "sync")
-    try:
-        results = _sync_accounts(settings, open_ids, **kwargs)
-    except BaseException as exc:  # cancelled, or the progress callback failed: say so
-        with open_db(settings.database_path) as db:
+        try:
+            results = _sync_accounts(settings, open_ids, **kwargs)
+        except BaseException as exc:  # cancelled, or the progress callback failed: say so
             record(db, actor, "sync", outcome="failed",
                    details={"error": getattr(exc, "step", type(exc).__name__)})
-        raise
-    audit_sync(settings, actor, results)
+            raise
+        _audit(db, actor, results)
     return results
 
 
@@ -244,11 +249,16 @@ def audit_sync(settings: Any, actor: Actor, results: Sequence[SyncResult],
                kind: str = "sync") -> None:
     """One audit row per account run (``ok`` only when it synced fully)."""
     with open_db(settings.database_path) as db:
-        for r in results:
-            record(db, actor, "sync", open_id=r.open_id,
-                   outcome="ok" if r.ok else "failed",
-                   details={"kind": kind, "status": r.status, "requests": r.requests_made,
-                            "rows": r.rows_written, "error": r.error})
+        _audit(db, actor, results, kind)
+
+
+def _audit(db: sqlite_utils.Database, actor: Actor, results: Sequence[SyncResult],
+           kind: str = "sync") -> None:
+    for r in results:
+        record(db, actor, "sync", open_id=r.open_id,
+               outcome="ok" if r.ok else "failed",
+               details={"kind": kind, "status": r.status, "requests": r.requests_made,
+                        "rows": r.rows_written, "error": r.error})
 
 
 def _sync_accounts(
@@ -284,19 +294,8 @@ def _sync_accounts(
                       shared_path=None if data_dir is None else Path(data_dir) / PACING_FILE)
     cancel = cancel or threading.Event()
     factory = client_factory or _default_client_factory
-    db_path = settings.database_path
-
-    with open_db(db_path) as db:
-        if open_ids is None:
-            rows = db.execute(
-                "SELECT open_id FROM accounts WHERE status != 'disconnected' "
-                "ORDER BY connected_at, open_id"
-            ).fetchall()
-            open_ids = [r[0] for r in rows]
-        if keyring is None and open_ids:
-            from services.crypto import load_keyring
-
-            keyring = load_keyring(settings, db)
+    if open_ids is None or (keyring is None and open_ids):
+        open_ids, keyring = _accounts_and_keyring(settings, open_ids, keyring)
     open_ids = list(dict.fromkeys(open_ids))  # drop repeats, keep order
     if not open_ids:
         return []
@@ -307,6 +306,23 @@ def _sync_accounts(
     finally:
         if own_pacer:
             pacer.close()
+
+
+def _accounts_and_keyring(settings: Any, open_ids: Sequence[str] | None,
+                          keyring: Any) -> tuple[Sequence[str], Any]:
+    """The accounts to sync (``None``: every one not disconnected) and the keyring."""
+    with open_db(settings.database_path) as db:
+        if open_ids is None:
+            rows = db.execute(
+                "SELECT open_id FROM accounts WHERE status != 'disconnected' "
+                "ORDER BY connected_at, open_id"
+            ).fetchall()
+            open_ids = [r[0] for r in rows]
+        if keyring is None and open_ids:
+            from services.crypto import load_keyring
+
+            keyring = load_keyring(settings, db)
+    return open_ids, keyring
 
 
 def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer, cancel,
@@ -328,7 +344,8 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
             with open_db(db_path) as db:
                 return sync_account(
                     db, client, keyring, open_id, clock=clock, options=options,
-                    on_progress=report, cancel=cancel,
+                    # Nobody listening: no event (and no wake-up of this thread) per page.
+                    on_progress=report if on_progress is not None else None, cancel=cancel,
                     requests_counter=lambda: adapter.requests_made,
                 )
         finally:
@@ -458,6 +475,144 @@ class _Stop(Exception):
         self.resumable = resumable
 
 
+#: Pages the listing's helper thread may fetch before the run's thread takes them. The writes
+#: keep up easily (a page is written in a fraction of the time its request takes), but now
+#: and then a commit also checkpoints the WAL into the database file and waits for the disk
+#: for tens of milliseconds; the requests go on meanwhile. A stopped run loses at most these
+#: pages (unwritten; the next run reads them again).
+READ_AHEAD_PAGES = 8
+
+#: How often the listing asks services.accounts.RunToken for the token (it refreshes it 5
+#: minutes before expiry and re-reads the row every 30 s): not for every page, since each ask
+#: switches the connection to fsynced commits and back.
+TOKEN_CHECK_S = 1.0
+
+#: Every so many pages, a page's commit is fsynced (the others are not, see
+#: _SyncRun._list_videos). The disk then writes the listing's pages while the listing goes on,
+#: the wait hidden behind the requests (READ_AHEAD_PAGES), instead of all of them at the run's
+#: final commit, with nothing left to overlap it.
+FSYNC_EVERY_PAGES = 16
+
+#: What the helper thread hands over instead of a page when the run was cancelled or ran out
+#: of time before its next request (the run's thread says which, _SyncRun._page).
+_STOPPED = object()
+
+
+class _ReadAhead:
+    """The listing's video/list requests on a helper thread, while the run's thread writes.
+
+    Each request goes out as soon as the page before it has arrived (no hand-over between
+    the two threads sits between one request and the next, as it would if the writing thread
+    sent each request), as long as fewer than READ_AHEAD_PAGES pages wait to be written. One
+    request at a time. The thread stops by itself after the last page, after a page the
+    listing cannot go on from (_SyncRun._cursor_problem, so a repeating cursor costs no extra
+    request), after an error (handed over in the page's place) and when the run is cancelled
+    or out of time. Tokens come from the run's thread (``go_on``): the database connection
+    they are read from is that thread's.
+    """
+
+    def __init__(self, run: _SyncRun, fields: list[str]) -> None:
+        self._run = run
+        self._fields = fields
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._token = ""
+        self._ready: collections.deque[tuple[Any, BaseException | None]] = collections.deque()
+        self._halted = False
+        self._ended = False  # the thread has returned
+        self.restart = False  # set when the run's thread fetched a page itself
+
+    def start(self, cursor: int | None, pages: int, token: str) -> None:
+        """Fetch from ``cursor`` on, the pages after page number ``pages``."""
+        with self._cv:
+            self._token = token
+            self._ready.clear()
+            self._halted = self._ended = False
+        self._thread = threading.Thread(target=self._fetch_pages, args=(cursor, pages),
+                                        name="reelboard-fetch", daemon=True)
+        self._thread.start()
+
+    def go_on(self, token: str | None, cursor: int | None, pages: int) -> None:
+        """The listing goes on after page number ``pages`` (whose next cursor is ``cursor``);
+        ``token``, if not None, is the one to send from now on."""
+        if self.restart:
+            self.restart = False
+            self.close()
+            self.start(cursor, pages, token or self._token)
+            return
+        if token is not None:
+            with self._cv:
+                self._token = token
+
+    def next(self) -> Any:
+        """The next page (or _STOPPED); raises the error its request ended with."""
+        with self._cv:
+            while not self._ready:
+                if self._ended:  # never expected: the thread ends after handing its last page
+                    raise RuntimeError("the video list reader stopped without a page")
+                self._cv.wait()
+            page, error = self._ready.popleft()
+            self._cv.notify_all()
+        if error is not None:
+            raise error
+        return page
+
+    def halt(self) -> None:
+        """No further request (one already sent still completes)."""
+        with self._cv:
+            self._halted = True
+            self._cv.notify_all()
+
+    def close(self) -> None:
+        """Halt, and wait for a request in flight (so that it is counted)."""
+        self.halt()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _fetch_pages(self, cursor: int | None, pages: int) -> None:
+        try:
+            self._fetch_from(cursor, pages)
+        except BaseException as exc:  # never expected; the run's thread gets it, not a hang
+            self._hand(None, exc)
+        finally:
+            with self._cv:
+                self._ended = True
+                self._cv.notify_all()
+
+    def _fetch_from(self, cursor: int | None, pages: int) -> None:
+        run = self._run
+        while True:
+            with self._cv:
+                while not self._halted and len(self._ready) >= READ_AHEAD_PAGES:
+                    self._cv.wait()
+                if self._halted:
+                    return
+                token = self._token
+            if (run.cancel is not None and run.cancel.is_set()) \
+                    or time.monotonic() - run.started > run.options.max_duration_s:
+                self._hand(_STOPPED, None)
+                return
+            try:
+                page = run.client.list_videos(token, self._fields, cursor=cursor,
+                                              max_count=PAGE_SIZE)
+            except BaseException as exc:  # the run's thread raises it in the page's place
+                self._hand(None, exc)
+                return
+            pages += 1
+            self._hand(page, None)
+            if not page.has_more or run._cursor_problem(
+                    page, list(page.videos or []), cursor, pages) is not None:
+                return
+            cursor = page.cursor
+
+    def _hand(self, page: Any, error: BaseException | None) -> None:
+        with self._cv:
+            if not self._halted:
+                self._ready.append((page, error))
+                self._cv.notify_all()
+
+
 class _SyncRun:
     def __init__(self, db, client, keyring, open_id, clock, options, on_progress, cancel,
                  requests_counter):
@@ -477,7 +632,7 @@ class _SyncRun:
         self.started = time.monotonic()
         self.requests_at_start = self._count()
         self.tokens = RunToken(db, client, keyring, open_id, clock=clock)
-        self._captions: dict[str, tuple[Any, Any, int]] | None = None
+        self._captions: dict[str, _Memory] | None = None
 
     # -- the whole run ------------------------------------------------------------------------
 
@@ -625,35 +780,60 @@ class _SyncRun:
     def _list_videos(self, account: _Account) -> bool:
         """The single video/list pass; True when TikTok said there is nothing more.
 
-        Pipelined: as soon as a page's cursor has been checked, the next page is requested on
-        a helper thread while this thread writes the current one, so the SQLite write costs no
-        wall time. Writes stay here, one transaction per page, in order: a run stopped at any
-        point has whole pages behind it and resumes after the last one saved. At most one
-        request is in flight; on a stop it is awaited (and counted) before the run is closed.
+        Pipelined: a helper thread (_ReadAhead) requests the pages one after another, each as
+        soon as the one before has arrived, while this thread writes them. Writes stay here,
+        one transaction per page, in order: a run stopped at any point has whole pages behind
+        it and resumes after the last one saved. One request is in flight at a time; on a
+        stop it is awaited (and counted) before the run is closed, and pages fetched but not
+        yet written (at most READ_AHEAD_PAGES) are read again by the next run.
+
+        Page commits skip the fsync (``synchronous=NORMAL`` while the listing runs; services.db
+        sets FULL for every connection). In WAL mode that cannot corrupt the file; a power cut
+        may only lose the last pages, which the next run re-reads because it resumes from what
+        is actually stored (our reliability rules allow NORMAL outside the token and post
+        tables). Token calls, which may store a rotated refresh token, switch back to FULL
+        (_durably), as does the end of the listing before the run's final transaction; each
+        FULL commit makes the pages before it durable too.
         """
         fields = list(VIDEO_FIELDS)
         cursor = self.run_row.resume_cursor
         pages = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reelboard-fetch") as ahead:
-            self._check_deadline()
-            self._check_cancel()
-            pending = self._fetch(ahead, fields, cursor)
+        self._check_deadline()
+        self._check_cancel()
+        ahead = _ReadAhead(self, fields)
+        try:
+            ahead.start(cursor, pages, self.tokens.current())
+            token_at = time.monotonic()
+            # While the first page is on its way: then the helper thread mostly waits for
+            # TikTok, and this read of every video row of the account competes with nothing.
+            self._captions = _run_memory(self.db, self.open_id)
+            self.db.conn.execute("PRAGMA synchronous=NORMAL")
             while True:
-                page = self._page(pending, fields, cursor)
+                page = self._page(ahead, fields, cursor)
                 pages += 1
                 videos = list(page.videos or [])
                 stop = None if not page.has_more else self._cursor_problem(page, videos, cursor,
                                                                            pages)
                 deferred: BaseException | None = None
                 if page.has_more and stop is None:
-                    try:  # the next request goes out now; this page is written meanwhile
+                    try:  # the next request is on its way; this page is written meanwhile
                         self._check_deadline()
                         self._check_cancel()
-                        pending = self._fetch(ahead, fields, page.cursor)
+                        token = None  # the helper keeps the one it has
+                        if ahead.restart or time.monotonic() - token_at >= TOKEN_CHECK_S:
+                            # On this thread: it may read or refresh the row.
+                            token = self._durably(self.tokens.current)
+                            token_at = time.monotonic()
+                        ahead.go_on(token, page.cursor, pages)
                     except BaseException as exc:  # raised after this page is saved
+                        ahead.halt()
                         deferred = exc
                 if videos:
-                    self.rows_written += self._save_page(videos)
+                    if pages % FSYNC_EVERY_PAGES:
+                        self.rows_written += self._save_page(videos)
+                    else:  # see FSYNC_EVERY_PAGES
+                        self.rows_written += self._durably(functools.partial(self._save_page,
+                                                                             videos))
                     self._report(f"{account.label}: {self.progress.done}"
                                  + (f" of ~{self.progress.total}" if self.progress.total else "")
                                  + " videos")
@@ -665,21 +845,40 @@ class _SyncRun:
                 if deferred is not None:
                     raise deferred
                 cursor = page.cursor
+        finally:
+            try:
+                ahead.close()
+            finally:
+                self.db.conn.execute("PRAGMA synchronous=FULL")
 
-    def _fetch(self, ahead: ThreadPoolExecutor, fields: list[str], cursor: int | None):
-        token = self.tokens.current()  # on this thread: it may read or refresh the row
-        return ahead.submit(self.client.list_videos, token, fields, cursor=cursor,
-                            max_count=PAGE_SIZE)
-
-    def _page(self, pending: Any, fields: list[str], cursor: int | None) -> Any:
+    def _durably(self, call: Callable[[], _T]) -> _T:
+        """``call()`` with fsynced commits (a token refresh stores the rotated refresh token)."""
+        conn = self.db.conn
+        conn.execute("PRAGMA synchronous=FULL")
         try:
-            return pending.result()
+            return call()
+        finally:
+            conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _page(self, ahead: _ReadAhead, fields: list[str], cursor: int | None) -> Any:
+        try:
+            page = ahead.next()
         except TikTokAuthError:
             log.info("sync %s: access token rejected by TikTok; refreshing once", self.open_id)
+        else:
+            if page is not _STOPPED:
+                return page
+            # Cancelled or out of time before this page's request: say which.
+            self._check_deadline()
+            self._check_cancel()
+            raise _Stop(f"Stopped after {self.progress.done} videos because the sync was "
+                        "cancelled; the next sync continues from there.", resumable=True)
         self._check_cancel()
-        return self.tokens.after_rejection(
+        page = self._durably(lambda: self.tokens.after_rejection(
             lambda token: self.client.list_videos(token, fields, cursor=cursor,
-                                                  max_count=PAGE_SIZE))
+                                                  max_count=PAGE_SIZE)))
+        ahead.restart = True  # its thread stopped at the rejection; go_on starts another
+        return page
 
     def _cursor_problem(self, page: Any, videos: list[Any], cursor: int | None,
                         pages: int) -> _Stop | None:
@@ -721,13 +920,18 @@ class _SyncRun:
         expected = None if user is None else user.get("video_count")
         if expected is None:
             return None  # no user.info.stats grant, or no usable count: nothing to compare
+        listed = self.db.execute(
+            "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
+            (self.account.key, self.run_row.captured_at)).fetchone()[0]
+        if expected - listed <= max(1, expected // 10):
+            # Close enough before subtracting the videos known to be gone, so close enough
+            # after (a smaller count lowers the gap at least as fast as the allowance), and
+            # their count, a read of every video row of the account, is not needed.
+            return None
         gone = self.db.execute(
             "SELECT count(*) FROM videos WHERE open_id = ? AND removed_at IS NOT NULL",
             (self.open_id,)).fetchone()[0]
         expected = max(0, expected - gone)
-        listed = self.db.execute(
-            "SELECT count(*) FROM video_snapshot_rows WHERE account_key = ? AND captured_at = ?",
-            (self.account.key, self.run_row.captured_at)).fetchone()[0]
         if expected - listed <= max(1, expected // 10):
             return None
         return (f"TikTok's video list ended after {listed} of the {expected} public videos the "
@@ -752,9 +956,7 @@ class _SyncRun:
         if not rows:
             return 0
         if self._captions is None:  # once per run: one indexed read instead of one per page
-            self._captions = {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
-                "SELECT id, title, description, last_seen_at FROM videos WHERE open_id = ?",
-                (self.open_id,))}
+            self._captions = _run_memory(self.db, self.open_id)
         written = _write_page(self.db, self.open_id, self.run_row.captured_at, rows,
                               self.account.key, self._captions)
         self.progress.done += written.new_snapshots
@@ -864,27 +1066,26 @@ class _PageWrite:
     new_snapshots: int
 
 
+#: The run's memory of one video the account owns, per id (_run_memory): title, description,
+#: last_seen_at, video_key, rowid (None where not known).
+_Memory = tuple[Any, Any, int, int | None, int | None]
+
+
+def _run_memory(db: sqlite_utils.Database, open_id: str) -> dict[str, _Memory]:
+    """The account's videos as stored, read once per run and kept current by _store_page."""
+    return {r[0]: r[1:] for r in db.execute(
+        "SELECT id, title, description, last_seen_at, video_key, rowid FROM videos "
+        "WHERE open_id = ?", (open_id,))}
+
+
 def _write_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
                 rows: list[dict[str, Any]], account_key: int,
-                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
+                captions: dict[str, _Memory] | None = None) -> _PageWrite:
     """One page = one transaction: the page's videos and snapshots land together or not at all.
 
-    Page commits skip the fsync (``synchronous=NORMAL``; services.db sets FULL for every
-    connection). In WAL mode that cannot corrupt the file; a power cut may only lose the last
-    pages, which the next run re-reads because it resumes from what is actually stored
-    (our reliability rules allows NORMAL outside the token and post tables). It is switched back
-    before anything else commits on this connection, so a rotated refresh token written by
-    services.accounts between two pages, and the run's final transaction, are fsynced, and
-    each FULL commit makes the pages before it durable too. It saves about a third of the
-    time a page's write takes.
-    """
-    conn = db.conn
-    conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        with write_transaction(db):
-            return _store_page(db, open_id, captured_at, rows, account_key, captions)
-    finally:
-        conn.execute("PRAGMA synchronous=FULL")
+    The listing writes its pages with ``synchronous=NORMAL`` (_SyncRun._list_videos)."""
+    with write_transaction(db):
+        return _store_page(db, open_id, captured_at, rows, account_key, captions)
 
 
 _UPSERT_VIDEO = (
@@ -928,56 +1129,148 @@ _INSERT_SNAPSHOT = (
 )
 
 
+# Every sync after an account's first meets mostly videos it already owns, last seen by an older
+# run. For those the upsert's outcome is known in advance (metadata from this run, counters by
+# the CASE on counted_at, the seen-range ending here), so one UPDATE … FROM a VALUES list writes
+# them all, found by rowid, with the upsert's own guards in its WHERE (a stale run memory only
+# makes it update fewer rows, and then the page goes through the upsert, which is idempotent).
+# Their snapshots, and those of videos this page inserts, go in with the integer key known in
+# advance, without the join on `videos`. One statement per page instead of one step per video
+# also matters for the fetch thread: SQLite releases the GIL for a statement's step, and every
+# release lets the other thread's Python run before this one gets it back.
+_QUICK_COLUMNS = ("id", *(c for c in _METADATA_COLUMNS if c != "create_time"), *_COUNTERS)
+
+
+@functools.lru_cache(maxsize=PAGE_SIZE)
+def _update_owned_sql(count: int) -> str:
+    """``UPDATE videos`` for ``count`` videos this account owns that this run is not older than.
+
+    Parameters: ?1 captured_at, ?2 open_id, then each video's rowid and ``_QUICK_COLUMNS``. The
+    SET is the upsert's for that case: every right-hand side reads the row as it was."""
+    width = 1 + len(_QUICK_COLUMNS)
+    values = ", ".join(
+        "(" + ", ".join(f"?{3 + i * width + j}" for j in range(width)) + ")" for i in range(count))
+    # A VALUES list names its columns column1, column2, …: the rowid, then _QUICK_COLUMNS.
+    page = {c: f"page.column{j + 2}" for j, c in enumerate(_QUICK_COLUMNS)}
+    newer = "videos.counted_at IS NULL OR ?1 > videos.counted_at"
+    sets = [f"{c} = {page[c]}" for c in _QUICK_COLUMNS[1:] if c not in _COUNTERS]
+    sets += [f"{c} = CASE WHEN {newer} THEN {page[c]} ELSE videos.{c} END" for c in _COUNTERS]
+    sets += [f"counted_at = CASE WHEN {newer} THEN ?1 ELSE videos.counted_at END",
+             "first_seen_at = min(videos.first_seen_at, ?1)",
+             "last_seen_at = ?1",  # max(last_seen_at, ?1): the WHERE says it is not larger
+             "removed_at = CASE WHEN videos.removed_at <= ?1 THEN NULL "
+             "ELSE videos.removed_at END"]
+    # Not a WITH clause: the sqlite3 module counts changes only for statements that start
+    # with INSERT, UPDATE, DELETE or REPLACE, and the row count is the guard. The id is
+    # compared as well: a VACUUM (services.retention) may renumber rowids between two runs.
+    return (f"UPDATE videos SET {', '.join(sets)} FROM (VALUES {values}) AS page "
+            f"WHERE videos.rowid = page.column1 AND videos.id = {page['id']} "
+            "AND videos.open_id = ?2 AND videos.last_seen_at <= ?1")
+
+
+@functools.lru_cache(maxsize=PAGE_SIZE)
+def _insert_snapshots_sql(count: int) -> str:
+    """Snapshots of ``count`` videos whose row (and key) this page's writes made sure of.
+
+    Parameters: ?1 captured_at, ?2 account_key, then each video's key and four counters."""
+    values = ", ".join(f"(?{3 + 5 * i}, ?1, ?2, ?{4 + 5 * i}, ?{5 + 5 * i}, ?{6 + 5 * i}, "
+                       f"?{7 + 5 * i})" for i in range(count))
+    return ("INSERT INTO video_snapshot_rows (video_key, captured_at, account_key, view_count, "
+            f"like_count, comment_count, share_count) VALUES {values} "
+            "ON CONFLICT(video_key, captured_at) DO NOTHING")
+
+
 def _store_page(db: sqlite_utils.Database, open_id: str, captured_at: int,
                 rows: list[dict[str, Any]], account_key: int,
-                captions: dict[str, tuple[Any, Any, int]] | None = None) -> _PageWrite:
-    """``captions``: the run's copy of the account's stored (title, description, last_seen_at)
-    per video id (read once per run, kept current here), so only ids it lacks are read."""
-    params = [{**r, "open_id": open_id, "seen": captured_at, "captured_at": captured_at,
-               "account_key": account_key, "video_key": _video_key(r["id"])}
-              for r in rows]
+                captions: dict[str, _Memory] | None = None) -> _PageWrite:
+    """``captions``: the run's memory of the account's videos (_run_memory), kept current
+    here, so that only ids it lacks are read."""
     conn = db.conn
-    # Captions as stored before this page: hashtags are re-parsed only for new or edited ones.
+    ids = [r["id"] for r in rows]
+    # Each video as stored before this page: (owner, *_Memory). Hashtags are re-parsed only
+    # for new or edited captions.
     known: dict[str, tuple[Any, ...]] = {}
-    lookup = [p["id"] for p in params]
+    lookup = ids
     if captions is not None:
-        known = {i: (open_id, *captions[i]) for i in lookup if i in captions}
-        lookup = [i for i in lookup if i not in known]
+        known = {i: (open_id, *captions[i]) for i in ids if i in captions}
+        lookup = [i for i in ids if i not in known]
     if lookup:
         marks = ",".join("?" * len(lookup))
         known.update((r[0], r[1:]) for r in conn.execute(
-            "SELECT id, open_id, title, description, last_seen_at FROM videos "
-            f"WHERE id IN ({marks})", lookup))
-    upserted = max(conn.executemany(_UPSERT_VIDEO, params).rowcount, 0)
-    inserted = max(conn.executemany(_INSERT_SNAPSHOT, params).rowcount, 0)
-    _store_hashtags(conn, open_id, captured_at, params, known)
+            "SELECT id, open_id, title, description, last_seen_at, video_key, rowid "
+            f"FROM videos WHERE id IN ({marks})", lookup))
+    # Snapshots whose video row is ours with a key known here: (row, key).
+    keyed: list[tuple[dict[str, Any], int]] = []
+    general = rows
+    upserted = 0
+    if len(set(ids)) == len(ids):  # a page repeating an id keeps the upsert's order of effects
+        owned = []
+        params: list[Any] = [captured_at, open_id]
+        for r in rows:
+            before = known.get(r["id"])
+            if before is None:  # not stored: the upsert below inserts it, with this key
+                key = _video_key(r["id"])
+                if key is not None:
+                    keyed.append((r, key))
+            elif before[0] == open_id and before[3] <= captured_at and before[5] is not None:
+                owned.append(r)
+                params.append(before[5])
+                params.extend([r[c] for c in _QUICK_COLUMNS])
+        if owned and conn.execute(_update_owned_sql(len(owned)), params).rowcount == len(owned):
+            upserted = len(owned)
+            for r in owned:
+                key = known[r["id"]][4]
+                if key is not None:
+                    keyed.append((r, key))
+            done = {r["id"] for r in owned}
+            general = [r for r in rows if r["id"] not in done]
+    if general:
+        upserted += max(conn.executemany(_UPSERT_VIDEO, [
+            {**r, "open_id": open_id, "seen": captured_at, "video_key": _video_key(r["id"])}
+            for r in general]).rowcount, 0)
+    inserted = 0
+    if keyed:
+        params = [captured_at, account_key]
+        for r, key in keyed:
+            params.extend((key, r["view_count"], r["like_count"], r["comment_count"],
+                           r["share_count"]))
+        inserted = max(conn.execute(_insert_snapshots_sql(len(keyed)), params).rowcount, 0)
+    if len(keyed) < len(rows):
+        direct = {id(r) for r, _ in keyed}
+        inserted += max(conn.executemany(_INSERT_SNAPSHOT, [
+            {**r, "open_id": open_id, "captured_at": captured_at, "account_key": account_key}
+            for r in rows if id(r) not in direct]).rowcount, 0)
+    _store_hashtags(conn, open_id, captured_at, rows, known)
     if captions is not None:
-        for p in params:
-            before = known.get(p["id"])
-            if before is None or (before[0] == open_id and before[3] <= captured_at):
-                captions[p["id"]] = (p["title"], p["description"], captured_at)
+        for r in rows:
+            before = known.get(r["id"])
+            if before is None:  # inserted just now: its rowid is not read back
+                captions[r["id"]] = (r["title"], r["description"], captured_at,
+                                     _video_key(r["id"]), None)
+            elif before[0] == open_id and before[3] <= captured_at:
+                captions[r["id"]] = (r["title"], r["description"], captured_at, *before[4:])
     return _PageWrite(rows=upserted + inserted, new_snapshots=inserted)
 
 
 def _store_hashtags(conn: sqlite3.Connection, open_id: str, captured_at: int,
-                    params: list[dict[str, Any]], known: dict[str, tuple[Any, ...]]) -> None:
+                    rows: list[dict[str, Any]], known: dict[str, tuple[Any, ...]]) -> None:
     """Keep ``video_hashtags`` in step with the captions the upsert just stored."""
     changed = []
-    for p in params:
-        before = known.get(p["id"])
+    for r in rows:
+        before = known.get(r["id"])
         if before is not None:
-            owner, title, description, last_seen = before
+            owner, title, description, last_seen = before[:4]
             if owner != open_id or last_seen > captured_at \
-                    or (title, description) == (p["title"], p["description"]):
+                    or (title, description) == (r["title"], r["description"]):
                 continue  # another account's video, an older sighting, or the same caption
-        changed.append(p)
+        changed.append(r)
     if not changed:
         return
     conn.executemany("DELETE FROM video_hashtags WHERE video_id = ?",
-                     [(p["id"],) for p in changed if p["id"] in known])
+                     [(r["id"],) for r in changed if r["id"] in known])
     conn.executemany(
         "INSERT OR IGNORE INTO video_hashtags (video_id, tag) VALUES (?, ?)",
-        [(p["id"], tag) for p in changed for tag in video_tags(p["title"], p["description"])])
+        [(r["id"], tag) for r in changed for tag in video_tags(r["title"], r["description"])])
 
 
 def _video_key(video_id: str) -> int | None:
@@ -1147,6 +1440,10 @@ def _previous_video_count(db: sqlite_utils.Database, open_id: str) -> int | None
 
 _VIDEO_NUMBERS = ("duration", "width", "height",
                   "view_count", "like_count", "comment_count", "share_count")
+#: (column, Video Object field) of the text fields kept.
+_VIDEO_TEXTS = (("title", "title"), ("description", "video_description"),
+                ("cover_image_url", "cover_image_url"), ("share_url", "share_url"),
+                ("embed_link", "embed_link"))
 
 
 def _video_row(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
@@ -1162,17 +1459,18 @@ def _video_row(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
             or not _is_int(create_time) \
             or not _CREATE_TIME_RANGE[0] <= create_time <= _CREATE_TIME_RANGE[1]:
         return None
-    row: dict[str, Any] = {
-        "id": str(vid),  # 19-digit ids stay text (the architecture notes in README.md "Data")
-        "create_time": create_time,
-        "title": _text(v.get("title")),
-        "description": _text(v.get("video_description")),
-        "cover_image_url": _text(v.get("cover_image_url")),
-        "share_url": _text(v.get("share_url")),
-        "embed_link": _text(v.get("embed_link")),
-    }
+    # 19-digit ids stay text (the architecture notes in README.md "Data").
+    row: dict[str, Any] = {"id": str(vid), "create_time": create_time}
+    get = v.get
+    for column, name in _VIDEO_TEXTS:
+        value = get(name)
+        row[column] = value if isinstance(value, str) else None
     for name in _VIDEO_NUMBERS:
-        row[name] = _count(v.get(name, NOT_SENT), name, ignored)
+        value = get(name, NOT_SENT)
+        # A plain int in range is a count (type() is int: not a bool); _count decides the rest
+        # and notes what it ignores. Inline because a sync checks seven of these per video.
+        row[name] = value if type(value) is int and 0 <= value <= MAX_COUNT \
+            else _count(value, name, ignored)
     return row
 
 
@@ -1238,10 +1536,6 @@ def _close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str |
                        "WHERE id = ?", (status, error, finished_at, run_id))
     except Exception:
         log.exception("sync: could not record how run %s ended", run_id)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _missing_sentence(missing: Sequence[str]) -> str:
