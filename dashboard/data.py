@@ -19,16 +19,17 @@ from services.covers import refresh_stale_covers
 from services.db import open_db
 
 # Cache bounds. Every key holds the data version, which every sync moves, so after a sync the
-# entries of the previous version are dead weight until evicted: without bounds a server grows
-# by one entry per function per sync and page view (bench/memory_bench.py measured 289 -> 375
-# MiB over 100 syncs at 64 entries a function, Insights entries ~1.5 MB each for a
-# 20,000-video account, ~4 MB at 50,000). max_entries is the memory bound (least recently used
-# goes first); sized for a team of a few people with a few views each (accounts x period) open
-# at once, so their live entries survive while yesterday's are evicted. PAGE_TTL only lets a
-# quiet server forget views nobody reopened: Streamlit drops expired entries at the next write,
-# and each expiry costs the next viewer a cold page (seconds for Insights at 50,000 videos), so
-# it is half a working day, not an hour: a view drawn after the morning's sync stays warm for
-# the team's next looks.
+# entries of the previous version are dead weight until evicted: a server grows by one entry
+# per function per sync and page view until max_entries (bench/memory_bench.py: 289 -> 375 MiB
+# over 100 syncs at 64 entries a function, 267 -> 286 MiB with the bounds below; an Insights
+# entry was 1.5 MiB pickled for a 20,000-video account before tabs became lazy, one section
+# each, at most 1,000 outlier points). max_entries is the
+# memory bound (least recently used goes first), sized for a team of a few people with a few
+# views each (accounts x period) open at once, so their live entries survive while yesterday's
+# are evicted. PAGE_TTL only lets a quiet server forget views nobody reopened: Streamlit drops
+# expired entries at the next write, and each expiry costs the next viewer a cold page (seconds
+# for Insights at 50,000 videos), so it is half a working day, not an hour: a view drawn after
+# the morning's sync stays warm for the team's next looks.
 PAGE_TTL = "6h"
 #: One entry per Insights tab viewed (lazy tabs: five per view at most); each holds one section's
 #: answer (at most 1,000 outlier points), not every video.

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from services import sync as sync_module
+from services.analytics.hashtags import video_tags
 from services.db import open_db, write_transaction
-from services.hashtags import video_tags
 
 ME, OTHER = "acct_me", "acct_other"
 CAPTIONS = ["Day 1 #fyp", "Day 1 #fyp #new", "no tags", None, "#Café and #cafe"]
