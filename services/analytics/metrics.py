@@ -1152,11 +1152,11 @@ def hashtag_performance(
     if tags is not None:
         # Joined on the integer video_key when both sides have it (queries.video_reach).
         on = "video_key" if "video_key" in used and "video_key" in tags else "video_id"
-        views = pd.Series(used["view_count"].to_numpy(dtype="float64"),
-                          index=used[on].to_numpy())
-        tagged = tags[tags[on].isin(views.index)]
-        pairs = list(zip(tagged["tag"].astype("str"),
-                         views.reindex(tagged[on].to_numpy()).to_numpy(), strict=True))
+        views = dict(zip(used[on].tolist(),
+                         used["view_count"].to_numpy(dtype="float64").tolist(), strict=True))
+        pairs = [(str(tag), views[key])
+                 for key, tag in zip(tags[on].tolist(), tags["tag"].tolist(), strict=True)
+                 if key in views]
     else:
         texts = _texts(used)
         pairs = [
