@@ -277,9 +277,10 @@ def _sync_accounts(
 
     ``open_ids=None`` means every account that is not disconnected (accounts that need
     reconnecting come back as ``skipped`` with the reason). One thread and one SQLite connection
-    per account; ``on_progress(done, total, message)`` is always called on *this* thread (so a
-    Streamlit page can draw from it), aggregated over all accounts in videos. If the callback
-    raises, the other accounts stop at their next page and the exception propagates.
+    per account (a single account runs on this thread); ``on_progress(done, total, message)`` is
+    always called on *this* thread (so a Streamlit page can draw from it), aggregated over all
+    accounts in videos. If the callback raises, the runs stop at their next page and the
+    exception propagates.
     ``clock`` gives each run's ``captured_at``; ``pacer`` is shared by all accounts (pass one
     whose clock is the server's when the server's clock is simulated).
     """
@@ -333,9 +334,11 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
     # wakes the moment the last account is done instead of on a polling tick.
     events: queue.Queue[tuple[str, int, int | None, str] | None] = queue.Queue()
 
-    def work(open_id: str) -> SyncResult:
-        def report(done: int, total: int | None, message: str) -> None:
-            events.put((open_id, done, total, message))
+    def work(open_id: str, report: ProgressCallback | None = None) -> SyncResult:
+        # Nobody listening: no event (and no wake-up of the loop below) per page.
+        if report is None and on_progress is not None:
+            def report(done: int, total: int | None, message: str) -> None:
+                events.put((open_id, done, total, message))
 
         session, adapter = paced_session(pacer, open_id, cancel=cancel,
                                          base_url=settings.api_base_url)
@@ -344,13 +347,15 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
             with open_db(db_path) as db:
                 return sync_account(
                     db, client, keyring, open_id, clock=clock, options=options,
-                    # Nobody listening: no event (and no wake-up of this thread) per page.
-                    on_progress=report if on_progress is not None else None, cancel=cancel,
+                    on_progress=report, cancel=cancel,
                     requests_counter=lambda: adapter.requests_made,
                 )
         finally:
             session.close()
             events.put(None)
+
+    if len(open_ids) == 1:  # the common case (a click on one account, its scheduled sync)
+        return [_sync_here(work, open_ids[0], on_progress, cancel)]
 
     progress: dict[str, tuple[int, int | None]] = {}
     workers = max(1, min(options.max_workers, len(open_ids)))
@@ -375,6 +380,29 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
             raise
         results = [f.result() for f in futures]
     return results
+
+
+def _sync_here(work: Callable[..., SyncResult], open_id: str,
+               on_progress: ProgressCallback | None, cancel: threading.Event) -> SyncResult:
+    """One account's run on this thread: no worker to start, nothing to hand back at the end.
+
+    As with several accounts, a progress callback that raises stops the run at its next
+    checkpoint (the cancel event) and its exception propagates once the run has ended."""
+    raised: list[BaseException] = []
+
+    def report(done: int, total: int | None, message: str) -> None:
+        if on_progress is None or raised:
+            return
+        try:
+            on_progress(done, total, message)
+        except BaseException as exc:
+            raised.append(exc)
+            cancel.set()
+
+    result = work(open_id, report if on_progress is not None else None)
+    if raised:
+        raise raised[0]
+    return result
 
 
 def sync_account(
