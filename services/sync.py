@@ -1052,6 +1052,7 @@ class _SyncRun:
                 rows, videos_seen = _store_final(
                     self.db, self.open_id, run.captured_at, user=user, stats=stats,
                     listing_complete=listing_complete, account_key=self.account.key,
+                    memory=self._captions,
                 )
                 self.rows_written += rows
                 self.db.execute(
@@ -1312,12 +1313,20 @@ def _video_key(video_id: str) -> int | None:
 
 def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                  user: dict[str, Any] | None, stats: dict[str, Any] | None,
-                 listing_complete: bool, account_key: int) -> tuple[int, int]:
+                 listing_complete: bool, account_key: int,
+                 memory: dict[str, _Memory] | None = None) -> tuple[int, int]:
     """The run's last transaction: removals, account snapshot, totals, profile. Returns
-    (rows written, videos snapshotted in this run)."""
+    (rows written, videos snapshotted in this run).
+
+    ``memory``: the run's memory of the account's videos (_run_memory, kept current by every
+    page). When it holds no video last seen before this run, every video of the account was
+    in this listing and the removal update (a read of every video row) is skipped: one sync
+    per account runs at a time, and nothing else adds videos to an account or moves their
+    ``last_seen_at`` back."""
     conn = db.conn
     rows = 0
-    if listing_complete:
+    unseen = None if memory is None else any(m[2] < captured_at for m in memory.values())
+    if listing_complete and unseen is not False:
         # Only a complete listing proves a video is gone (deleted or made private, §3.2: "only
         # public posts"); a run that stopped early must not mark the rest removed.
         rows += conn.execute(
