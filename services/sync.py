@@ -277,9 +277,10 @@ def _sync_accounts(
 
     ``open_ids=None`` means every account that is not disconnected (accounts that need
     reconnecting come back as ``skipped`` with the reason). One thread and one SQLite connection
-    per account; ``on_progress(done, total, message)`` is always called on *this* thread (so a
-    Streamlit page can draw from it), aggregated over all accounts in videos. If the callback
-    raises, the other accounts stop at their next page and the exception propagates.
+    per account (a single account runs on this thread); ``on_progress(done, total, message)`` is
+    always called on *this* thread (so a Streamlit page can draw from it), aggregated over all
+    accounts in videos. If the callback raises, the runs stop at their next page and the
+    exception propagates.
     ``clock`` gives each run's ``captured_at``; ``pacer`` is shared by all accounts (pass one
     whose clock is the server's when the server's clock is simulated).
     """
@@ -333,9 +334,11 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
     # wakes the moment the last account is done instead of on a polling tick.
     events: queue.Queue[tuple[str, int, int | None, str] | None] = queue.Queue()
 
-    def work(open_id: str) -> SyncResult:
-        def report(done: int, total: int | None, message: str) -> None:
-            events.put((open_id, done, total, message))
+    def work(open_id: str, report: ProgressCallback | None = None) -> SyncResult:
+        # Nobody listening: no event (and no wake-up of the loop below) per page.
+        if report is None and on_progress is not None:
+            def report(done: int, total: int | None, message: str) -> None:
+                events.put((open_id, done, total, message))
 
         session, adapter = paced_session(pacer, open_id, cancel=cancel,
                                          base_url=settings.api_base_url)
@@ -344,13 +347,15 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
             with open_db(db_path) as db:
                 return sync_account(
                     db, client, keyring, open_id, clock=clock, options=options,
-                    # Nobody listening: no event (and no wake-up of this thread) per page.
-                    on_progress=report if on_progress is not None else None, cancel=cancel,
+                    on_progress=report, cancel=cancel,
                     requests_counter=lambda: adapter.requests_made,
                 )
         finally:
             session.close()
             events.put(None)
+
+    if len(open_ids) == 1:  # the common case (a click on one account, its scheduled sync)
+        return [_sync_here(work, open_ids[0], on_progress, cancel)]
 
     progress: dict[str, tuple[int, int | None]] = {}
     workers = max(1, min(options.max_workers, len(open_ids)))
@@ -375,6 +380,29 @@ def _sync_concurrently(settings, open_ids, *, clock, options, on_progress, pacer
             raise
         results = [f.result() for f in futures]
     return results
+
+
+def _sync_here(work: Callable[..., SyncResult], open_id: str,
+               on_progress: ProgressCallback | None, cancel: threading.Event) -> SyncResult:
+    """One account's run on this thread: no worker to start, nothing to hand back at the end.
+
+    As with several accounts, a progress callback that raises stops the run at its next
+    checkpoint (the cancel event) and its exception propagates once the run has ended."""
+    raised: list[BaseException] = []
+
+    def report(done: int, total: int | None, message: str) -> None:
+        if on_progress is None or raised:
+            return
+        try:
+            on_progress(done, total, message)
+        except BaseException as exc:
+            raised.append(exc)
+            cancel.set()
+
+    result = work(open_id, report if on_progress is not None else None)
+    if raised:
+        raise raised[0]
+    return result
 
 
 def sync_account(
@@ -1024,6 +1052,7 @@ class _SyncRun:
                 rows, videos_seen = _store_final(
                     self.db, self.open_id, run.captured_at, user=user, stats=stats,
                     listing_complete=listing_complete, account_key=self.account.key,
+                    memory=self._captions,
                 )
                 self.rows_written += rows
                 self.db.execute(
@@ -1284,12 +1313,20 @@ def _video_key(video_id: str) -> int | None:
 
 def _store_final(db: sqlite_utils.Database, open_id: str, captured_at: int, *,
                  user: dict[str, Any] | None, stats: dict[str, Any] | None,
-                 listing_complete: bool, account_key: int) -> tuple[int, int]:
+                 listing_complete: bool, account_key: int,
+                 memory: dict[str, _Memory] | None = None) -> tuple[int, int]:
     """The run's last transaction: removals, account snapshot, totals, profile. Returns
-    (rows written, videos snapshotted in this run)."""
+    (rows written, videos snapshotted in this run).
+
+    ``memory``: the run's memory of the account's videos (_run_memory, kept current by every
+    page). When it holds no video last seen before this run, every video of the account was
+    in this listing and the removal update (a read of every video row) is skipped: one sync
+    per account runs at a time, and nothing else adds videos to an account or moves their
+    ``last_seen_at`` back."""
     conn = db.conn
     rows = 0
-    if listing_complete:
+    unseen = None if memory is None else any(m[2] < captured_at for m in memory.values())
+    if listing_complete and unseen is not False:
         # Only a complete listing proves a video is gone (deleted or made private, §3.2: "only
         # public posts"); a run that stopped early must not mark the rest removed.
         rows += conn.execute(

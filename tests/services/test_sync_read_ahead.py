@@ -1,4 +1,5 @@
-"""The listing's read-ahead thread (services.sync._ReadAhead): stops, rejections, cancels.
+"""The listing's read-ahead thread (services.sync._ReadAhead): stops, rejections, cancels;
+and a single account's run on the caller's thread.
 
 The pages come from a script (instant answers, so the reader runs as far ahead as it may);
 user/info and token refreshes go to the sandbox.
@@ -11,7 +12,8 @@ import threading
 import pytest
 
 import services.sync as sync_module
-from services.sync import READ_AHEAD_PAGES, sync_account
+from services.access import LOCAL_ACTOR
+from services.sync import PAGE_SIZE, READ_AHEAD_PAGES, sync_account, sync_accounts
 from services.tiktok.client import VideoPage
 from services.tiktok.errors import error_from_api
 from tests.services.test_sync import (
@@ -22,6 +24,7 @@ from tests.services.test_sync import (
     fake_videos,
     fixed,
     freeze,
+    make_client,  # noqa: F401 (a fixture)
 )
 
 PAGES = 30
@@ -112,4 +115,26 @@ def test_a_cancel_stops_the_requests_after_the_page_in_hand(settings, db, keyrin
     # The page taken when the cancel was seen is still written, as before the read-ahead.
     assert _saved(db) == 3 * 20
     assert client.list_calls <= calls_at_cancel[0] + 1  # at most the one already on its way
+    assert not _readers()
+
+
+def test_one_account_runs_here_and_a_raising_callback_stops_it(settings, db, keyring, sandbox,
+                                                                make_client):  # noqa: F811
+    open_id = connect(db, settings, keyring, sandbox, "lunakitchen")
+    freeze(sandbox, T0)
+    threads = set()
+
+    def stop(done, total, message):
+        threads.add(threading.current_thread())
+        if done >= 2 * PAGE_SIZE:
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync_accounts(settings, [open_id], actor=LOCAL_ACTOR, client_factory=make_client,
+                      keyring=keyring, clock=fixed(T0), on_progress=stop)
+    assert threads == {threading.current_thread()}
+    # As with several accounts: the run stopped at its next checkpoint, as cancelled.
+    status, error = db.execute("SELECT status, error FROM sync_runs").fetchone()
+    assert status == "failed" and "cancelled" in error
+    assert 2 * PAGE_SIZE <= _saved(db) <= 3 * PAGE_SIZE
     assert not _readers()
