@@ -75,7 +75,7 @@ PAGES = {  # page -> heading it draws
     "reports": "Weekly report",
 }
 #: The st.cache_data function holding each page's data (dashboard/data.py, dashboard/reports.py).
-PAGE_DATA = {"overview": "_overview", "videos": "_videos", "insights": "_insights",
+PAGE_DATA = {"overview": "_overview", "videos": "_videos", "insights": "_insights_section",
              "reports": "_report"}
 PERIOD = "28d"
 KINDS = ("start", "cold", "warm")
