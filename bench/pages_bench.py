@@ -75,8 +75,7 @@ def case(db_path: Path, days: int = 28) -> Case:
 def overview(c: Case) -> list:
     with open_db(c.db_path) as db:
         o = analytics.overview(db, [analytics.AccountRef(BIG, NAMES[BIG])], c.start, c.end, TZ)
-    return [o.kpis, charts.follower_trend(o.followers, tz=TZ, names=NAMES),
-            charts.gained_bars(o.gained, tz=TZ, freq=o.freq, names=NAMES)]
+    return [o.kpis, *_build(charts.overview_figures(o, tz=TZ, names=NAMES))]
 
 
 def videos(c: Case) -> list:
@@ -91,23 +90,17 @@ def video_selected(c: Case) -> list:
     return [charts.video_growth(d.curve, tz=TZ)]
 
 
-def _section_figures(v: analytics.InsightsSection) -> list:
-    return {
-        "movers": lambda: [charts.top_movers_bar(v.movers, tz=TZ, labels=v.labels)],
-        "velocity": lambda: [charts.velocity_curves(v.velocity_curves, titles=v.labels, tz=TZ),
-                             v.velocity.frame],
-        "outliers": lambda: [charts.outlier_scatter(v.outliers, tz=TZ)],
-        "timing": lambda: [charts.posting_heatmap(v.heatmap, tz=TZ),
-                           charts.cadence_bars(v.cadence.weekly, tz=TZ)],
-        "hashtags": lambda: [charts.hashtag_bars(v.hashtags, tz=TZ)],
-    }[v.section]()
+def _build(figures: charts.Builders) -> list:
+    # The page's own table of figures (pages/overview.py, pages/insights.py draw the same).
+    return [build() for build in figures.values()]
 
 
 def insights(section: str) -> Callable[[Case], list]:
     def run(c: Case) -> list:
         with open_db(c.db_path) as db:
             v = analytics.insights_section(db, [BIG], c.start, c.end, TZ, section)
-        return [v, *_section_figures(v)]
+        table = [v.velocity.frame] if section == "velocity" else []  # the tab's table, sent too
+        return [v, *_build(charts.insight_figures(v, tz=TZ)), *table]
     return run
 
 

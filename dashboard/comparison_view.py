@@ -49,8 +49,10 @@ def _short_name(ref) -> str:
     return label[start + 1 : -1] if start >= 0 and label.endswith(")") else label
 
 
-def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset()) -> None:
-    """Several accounts: portfolio cards, a table side by side, charts that each read."""
+def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset(), *,
+                     version: int) -> None:
+    """Several accounts: portfolio cards, a table side by side, charts that each read.
+    ``version``: the data version ``overview`` was read at (its figures are cached under it)."""
     names = {a.open_id: a.label for a in overview.accounts}
     portfolio = comparison.portfolio_kpis(overview.kpis)
     st.markdown(f"##### Portfolio · {len(names)} accounts")
@@ -105,38 +107,25 @@ def compare_accounts(overview, tz: str, blocked: frozenset[str] = frozenset()) -
     # Figures are built once per data version (dashboard.data.figure): the key says all they
     # depend on.
     key = (tuple(names.items()), overview.period.start, overview.period.end, tz)
+    gained = overview.gained.frame
+    gained = gained[gained["status"] != "missing"]
+    if view == "Growth %":
+        followers_name, build_followers = "compare_growth", lambda: comparison.growth_lines(
+            followers, "follower_count", names=names, tz=tz, title="Follower growth (%)",
+            subtitle=source)
+    else:
+        followers_name, build_followers = "compare_followers", lambda: comparison.small_multiples(
+            followers, "follower_count", names=names, tz=tz, title="Followers", subtitle=source)
     left, right = st.columns(2)
     with left:
-        if view == "Growth %":
-            fig = data.figure("compare_growth", key, lambda: comparison.growth_lines(
-                followers,
-                "follower_count",
-                names=names,
-                tz=tz,
-                title="Follower growth (%)",
-                subtitle=source,
-            ))
-        else:
-            fig = data.figure("compare_followers", key, lambda: comparison.small_multiples(
-                followers, "follower_count", names=names, tz=tz, title="Followers", subtitle=source
-            ))
-        chart(fig, key="followers_chart")
+        chart(data.figure(followers_name, key, build_followers, version=version),
+              key="followers_chart")
     with right:
-        gained = overview.gained.frame
-        gained = gained[gained["status"] != "missing"]
-        chart(
-            data.figure("compare_gained", key, lambda: comparison.small_multiples(
-                gained,
-                "views_gained",
-                names=names,
-                tz=tz,
-                kind="bar",
-                x="period_start",
-                title=f"Views gained per {overview.freq}",
-                subtitle=charts.source_line(overview.gained, tz),
-            )),
-            key="views_chart",
-        )
+        chart(data.figure("compare_gained", key, lambda: comparison.small_multiples(
+            gained, "views_gained", names=names, tz=tz, kind="bar", x="period_start",
+            title=f"Views gained per {overview.freq}",
+            subtitle=charts.source_line(overview.gained, tz),
+        ), version=version), key="views_chart")
     for i, ref in enumerate(overview.accounts):
         with st.expander(md_text(ref.label)):
             kpi_rows(overview.kpis[ref.open_id], f"account-{i}", notes=ref.open_id not in blocked)

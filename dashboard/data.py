@@ -87,16 +87,20 @@ def _figure(name: str, key: tuple, version: int, _build: Callable[[], go.Figure]
     return _build()
 
 
-def figure(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+def figure(name: str, key: tuple, build: Callable[[], go.Figure], *, version: int) -> go.Figure:
     """The figure ``build`` draws, built once per data version: ``name`` and ``key`` (hashable:
-    accounts, period, time zone, view options) must say everything ``build`` depends on."""
-    return _figure(name, key, data_version(), build)
+    accounts, period, time zone, view options) must say everything ``build`` depends on, and
+    ``version`` must be the one the page read its data at (a page reads :func:`data_version`
+    once and passes it to its data and its figures: a sync finishing between the two would
+    otherwise file a figure of the old data under the new version)."""
+    return _figure(name, key, version, build)
 
 
-def overview(accounts, start: int, end: int, tz: str) -> analytics.OverviewData:
+def overview(accounts, start: int, end: int, tz: str, *,
+             version: int | None = None) -> analytics.OverviewData:
     return _overview(str(runtime.settings().database_path),
                      tuple((a.open_id, a.label) for a in accounts), start, end, tz,
-                     data_version())
+                     data_version() if version is None else version)
 
 
 def videos(open_ids, tz: str, *, search: str = "", posted_from: int | None = None,
@@ -126,11 +130,12 @@ def _renew_covers(videos: analytics.VideosData) -> int:
     return renewed
 
 
-def video_detail(video_id: str) -> analytics.VideoDetail:
-    return _video_detail(str(runtime.settings().database_path), video_id, data_version())
+def video_detail(video_id: str, *, version: int | None = None) -> analytics.VideoDetail:
+    return _video_detail(str(runtime.settings().database_path), video_id,
+                         data_version() if version is None else version)
 
 
-def insights_section(open_ids, start: int, end: int, tz: str,
-                     section: str) -> analytics.InsightsSection:
+def insights_section(open_ids, start: int, end: int, tz: str, section: str, *,
+                     version: int | None = None) -> analytics.InsightsSection:
     return _insights_section(str(runtime.settings().database_path), tuple(open_ids), start, end,
-                             tz, section, data_version())
+                             tz, section, data_version() if version is None else version)

@@ -57,36 +57,41 @@ def render() -> None:
         f"{PROVENANCE_LABELS['snapshot_difference']}, or derived)"
     )
     open_ids = [a.open_id for a in accounts]
+    version = data.data_version()  # one read: the section and its figures share it
     # Lazy tabs: only the open one runs (and is sent to the browser); the open tab rides in
     # the URL (?tab=Hashtags) so a link opens the same section.
     tabs = st.tabs(list(TABS), key="tab", bind="query-params")
     # (.open is None only where tabs cannot track state; then the first tab is drawn.)
     chosen = next((i for i, tab in enumerate(tabs) if tab.open), 0)
-    section = list(TABS.values())[chosen]
+    section, draw = list(TABS.values())[chosen]
     with tabs[chosen]:
-        view = data.insights_section(open_ids, period.start, period.end, tz, section)
-        SECTIONS[section](view, tz, (tuple(open_ids), period.start, period.end, tz))
+        view = data.insights_section(open_ids, period.start, period.end, tz, section,
+                                     version=version)
+        key = (tuple(open_ids), period.start, period.end, tz)  # all a figure depends on
+        figures = charts.insight_figures(view, tz=tz)
+
+        def figure(name: str) -> None:
+            chart(data.figure(name, key, figures[name], version=version), key=name)
+
+        draw(view, tz, figure)
 
 
-def _movers(view, tz: str, key: tuple) -> None:
+def _movers(view, tz: str, figure) -> None:
     _note(view.movers, tz)
-    chart(data.figure("movers", key, lambda: charts.top_movers_bar(
-        view.movers, tz=tz, labels=view.labels)), key="movers")
+    figure("movers")
 
 
-def _velocity(view, tz: str, key: tuple) -> None:
+def _velocity(view, tz: str, figure) -> None:
     _note(view.velocity_curves, tz)
-    chart(data.figure("velocity", key, lambda: charts.velocity_curves(
-        view.velocity_curves, titles=view.labels, tz=tz)), key="velocity")
+    figure("velocity")
     st.markdown("**How fast videos posted in this period took off**")
     _note(view.velocity, tz)
     _velocity_table(view.velocity, view.labels)
 
 
-def _outliers(view, tz: str, key: tuple) -> None:
+def _outliers(view, tz: str, figure) -> None:
     _note(view.outliers, tz)
-    chart(data.figure("outliers", key, lambda: charts.outlier_scatter(view.outliers, tz=tz)),
-          key="outliers")
+    figure("outliers")
     st.caption(
         "Videos posted in this period: lifetime views against their account's median "
         "over all its videos at least 7 days old. Far above: learn from it. Far below: "
@@ -94,10 +99,9 @@ def _outliers(view, tz: str, key: tuple) -> None:
     )
 
 
-def _timing(view, tz: str, key: tuple) -> None:
+def _timing(view, tz: str, figure) -> None:
     _note(view.heatmap, tz)
-    chart(data.figure("heatmap", key, lambda: charts.posting_heatmap(view.heatmap, tz=tz)),
-          key="heatmap")
+    figure("heatmap")
     st.caption(
         "All time, not just this period: a time slot needs many posts to say anything. "
         "Colour = share of the slot's posts above their account's median views (one viral "
@@ -122,25 +126,23 @@ def _timing(view, tz: str, key: tuple) -> None:
         _hours(cadence.longest_gap_hours.value),
         help=cadence.longest_gap_hours.source(tz),
     )
-    chart(data.figure("cadence", key, lambda: charts.cadence_bars(cadence.weekly, tz=tz)),
-          key="cadence")
+    figure("cadence")
 
 
-def _hashtags(view, tz: str, key: tuple) -> None:
+def _hashtags(view, tz: str, figure) -> None:
     _note(view.hashtags, tz)
-    chart(data.figure("hashtags", key, lambda: charts.hashtag_bars(view.hashtags, tz=tz)),
-          key="hashtags")
+    figure("hashtags")
     st.caption(
         "Videos posted in this period and at least 7 days old: median lifetime views of "
         "those using each hashtag (from titles and descriptions), against their median."
     )
 
 
-#: Tab label -> services.analytics section.
-TABS = {"Top movers": "movers", "Velocity": "velocity", "Outliers": "outliers",
-        "When to post": "timing", "Hashtags": "hashtags"}
-SECTIONS = {"movers": _movers, "velocity": _velocity, "outliers": _outliers,
-            "timing": _timing, "hashtags": _hashtags}
+#: Tab label -> (services.analytics section, what draws it), in services.analytics'
+#: INSIGHT_SECTIONS order (a test holds the two equal).
+TABS = {"Top movers": ("movers", _movers), "Velocity": ("velocity", _velocity),
+        "Outliers": ("outliers", _outliers), "When to post": ("timing", _timing),
+        "Hashtags": ("hashtags", _hashtags)}
 
 
 def _hours(value: float | None) -> str:

@@ -130,7 +130,8 @@ def render() -> None:
         return
     st.caption(f"{period.label()} · compared with the {period.days} days before · times in {tz}")
     _flash()
-    overview = data.overview(accounts, period.start, period.end, tz)
+    version = data.data_version()  # one read: the data and its figures share it
+    overview = data.overview(accounts, period.start, period.end, tz, version=version)
     _sync_bar(overview, tz)
     blocked = {a.open_id for a in accounts if missing_permission_notice(a)}
     if not overview.history.enough and len(blocked) < len(accounts):
@@ -152,7 +153,7 @@ def render() -> None:
             icon=":material/hourglass_top:",
         )
     if len(overview.accounts) > 1:
-        comparison_view.compare_accounts(overview, tz, frozenset(blocked))
+        comparison_view.compare_accounts(overview, tz, frozenset(blocked), version=version)
         return
     comparison_view.kpi_rows(
         overview.kpis[overview.accounts[0].open_id],
@@ -161,13 +162,14 @@ def render() -> None:
     )
     names = {a.open_id: a.label for a in overview.accounts}
     key = (tuple(names.items()), period.start, period.end, tz)  # all a chart depends on
+    figures = charts.overview_figures(overview, tz=tz, names=names)
     left, right = st.columns(2)
     with left:
-        chart(data.figure("followers", key, lambda: charts.follower_trend(
-            overview.followers, tz=tz, names=names)), key="followers_chart")
+        chart(data.figure("followers", key, figures["followers"], version=version),
+              key="followers_chart")
     with right:
-        chart(data.figure("views_gained", key, lambda: charts.gained_bars(
-            overview.gained, tz=tz, freq=overview.freq, names=names)), key="views_chart")
+        chart(data.figure("views_gained", key, figures["views_gained"], version=version),
+              key="views_chart")
 
 
 render()

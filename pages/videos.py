@@ -26,7 +26,8 @@ SORTS = {
 
 
 def _detail(row: pd.Series, tz: str) -> None:
-    detail = data.video_detail(str(row["video_id"]))
+    version = data.data_version()  # one read: the curve and its figure share it
+    detail = data.video_detail(str(row["video_id"]), version=version)
     title = row["title"] or row["description"] or f"Video {row['video_id']}"
     link = md_link("open on TikTok", row["share_url"])  # a link only to a checked TikTok URL
     with st.container(border=True):
@@ -57,7 +58,8 @@ def _detail(row: pd.Series, tz: str) -> None:
         ):
             col.metric(label, format_value(None if pd.isna(value) else value, unit))
         chart(data.figure("video_growth", (detail.video_id, tz),
-                          lambda: charts.video_growth(detail.curve, tz=tz)), key="video_growth")
+                          lambda: charts.video_growth(detail.curve, tz=tz), version=version),
+              key="video_growth")
 
 
 def render() -> None:

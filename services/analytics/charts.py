@@ -22,8 +22,8 @@ plotly reads those as pseudo-HTML (``<a href>``, ``<span style>``) and ``$…$``
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from services.analytics.metrics import (
     mark_label,
 )
 from services.safe_text import plain_text, plot_label
+
+if TYPE_CHECKING:  # views builds on metrics and queries; only its result types are named here
+    from services.analytics.views import InsightsSection, OverviewData
 
 # One palette for every chart: TikTok red first (the app's primaryColor), then hues that stay
 # distinct for colour-blind viewers when several accounts are compared.
@@ -752,3 +755,39 @@ def cadence_bars(weekly: pd.DataFrame, *, tz: str, title: str = "Posts per week"
     fig.update_xaxes(tickformat="%d %b")
     fig.update_yaxes(tickformat=",d")
     return fig
+
+
+# -- Each page's figures, as one table ---------------------------------------------------------
+# The page draws these (through its figure cache) and bench/pages_bench.py times these, so the
+# benchmark cannot drift from what a page pays. Builders are thunks: a cached figure is not
+# built at all.
+
+Builders = dict[str, Callable[[], go.Figure]]
+
+
+def overview_figures(overview: OverviewData, *, tz: str, names: Mapping[str, str]) -> Builders:
+    """The single-account Overview's charts: follower trend and views gained."""
+    return {
+        "followers": lambda: follower_trend(overview.followers, tz=tz, names=names),
+        "views_gained": lambda: gained_bars(overview.gained, tz=tz, freq=overview.freq,
+                                            names=names),
+    }
+
+
+def insight_figures(view: InsightsSection, *, tz: str) -> Builders:
+    """The charts of one Insights section (``view.section``), in the order the tab draws them."""
+    v = view
+    match v.section:
+        case "movers":
+            return {"movers": lambda: top_movers_bar(v.movers, tz=tz, labels=v.labels)}
+        case "velocity":
+            return {"velocity": lambda: velocity_curves(v.velocity_curves, titles=v.labels,
+                                                        tz=tz)}
+        case "outliers":
+            return {"outliers": lambda: outlier_scatter(v.outliers, tz=tz)}
+        case "timing":
+            return {"heatmap": lambda: posting_heatmap(v.heatmap, tz=tz),
+                    "cadence": lambda: cadence_bars(v.cadence.weekly, tz=tz)}
+        case "hashtags":
+            return {"hashtags": lambda: hashtag_bars(v.hashtags, tz=tz)}
+    raise ValueError(f"no figures for Insights section {v.section!r}")

@@ -70,9 +70,10 @@ class VideoDetail:
     row: dict = field(default_factory=dict)
 
 
-#: The Insights page's sections, in tab order. Each is computed only when shown (lazy tabs): an
-#: Insights view costs one section's queries and figures, not five (bench/README.md).
-INSIGHT_SECTIONS = ("movers", "velocity", "outliers", "timing", "hashtags")
+#: The Insights page's sections, in tab order (set from ``_SECTIONS`` below). Each is computed
+#: only when shown (lazy tabs): an Insights view costs one section's queries and figures, not
+#: five (bench/README.md).
+INSIGHT_SECTIONS: tuple[str, ...]
 #: At most this many videos are drawn in the outlier scatter: every outlier up to
 #: OUTLIER_EXTREMES a side, the rest an even sample (a year of a 50,000-video account has
 #: thousands of videos; each point is ~100 bytes sent to the browser).
@@ -318,3 +319,4 @@ def _hashtags(db, open_ids, start, end, tz) -> InsightsSection:
 
 _SECTIONS = {"movers": _movers, "velocity": _velocity, "outliers": _outliers,
              "timing": _timing, "hashtags": _hashtags}
+INSIGHT_SECTIONS = tuple(_SECTIONS)

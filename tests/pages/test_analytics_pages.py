@@ -89,13 +89,42 @@ INSIGHT_CHARTS = {"Top movers": ["movers"], "Velocity": ["velocity"], "Outliers"
 def test_insights_tabs_render_with_provenance(history_runtime):
     at = open_page("insights")
     assert not at.exception
-    assert len(at.tabs) == 5
+    assert [t.label for t in at.tabs] == list(INSIGHT_CHARTS)
     assert [c.key for c in at.get("plotly_chart")] == ["movers"]  # the first tab only
     assert "difference between Reelboard snapshots" in texts(at)
     for label, keys in INSIGHT_CHARTS.items():  # each tab, opened from the URL (?tab=…)
         tab = open_page("insights", query={"tab": label})
         assert not tab.exception, label
         assert [c.key for c in tab.get("plotly_chart")] == keys, label
+
+
+def test_insight_figures_are_the_charts_each_tab_draws():
+    # bench/pages_bench.py times charts.insight_figures: it must be what the page draws.
+    from services.analytics import INSIGHT_SECTIONS, InsightsSection, charts
+
+    drawn = [charts.insight_figures(InsightsSection(s), tz="UTC") for s in INSIGHT_SECTIONS]
+    assert [list(d) for d in drawn] == list(INSIGHT_CHARTS.values())
+
+
+@pytest.mark.parametrize("page", ["overview", "insights"])
+def test_a_page_reads_the_data_version_once_for_data_and_figures(history_runtime, monkeypatch,
+                                                                 page):
+    # A sync finishing between the data read and a figure must not file the old data's figure
+    # under the new version: data and figures share one read.
+    import dashboard.data
+
+    versions = iter(range(1000, 2000))
+    reads = []
+    monkeypatch.setattr(dashboard.data, "data_version",
+                        lambda: reads.append(1) or next(versions))
+    filed = []
+    real = dashboard.data.figure
+    monkeypatch.setattr(dashboard.data, "figure",
+                        lambda name, key, build, *, version: filed.append(version)
+                        or real(name, key, build, version=version))
+    at = open_page(page, state={"period_preset": "Last 7 days"})
+    assert not at.exception
+    assert len(reads) == 1 and filed and set(filed) == {1000}
 
 
 def test_videos_page_renews_expired_cover_links(history_runtime, monkeypatch):
