@@ -3,8 +3,8 @@
 ``start_app`` runs ``python -m streamlit run streamlit_app.py`` on a free loopback port with its
 own ``REELBOARD_DATA_DIR`` and no TikTok credentials (so the embedded sandbox), waits for
 ``/_stcore/health`` and returns an :class:`AppServer` whose :meth:`AppServer.rss` reads the
-server's resident memory from ``/proc/<pid>/status``. Modelled on the browser tests' harness
-(tests/e2e/conftest.py ``start_app`` / ``free_port``), which stays the tests' own.
+server's resident memory from ``/proc/<pid>/status``. The browser tests start their servers with
+this launcher too (tests/e2e/conftest.py), so a benchmark measures the app as the tests run it.
 
 ``browser`` starts Debian's Chromium through Playwright with the tests' flags, and
 :func:`open_and_time` loads a page and waits until the app is idle, timing it from the
@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The same browser and flags as the browser tests (tests/e2e/conftest.py).
+#: Debian's Chromium with the flags the browser tests and benchmarks share.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -128,9 +128,11 @@ def app_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
 
 
 def start_app(data_dir: Path, log_path: Path, *, env_extra: Mapping[str, str] | None = None,
-              extra_args: tuple[str, ...] = (), timeout: float = 90) -> AppServer:
-    """Start the app on a free port; returns once ``/_stcore/health`` answers."""
-    port = free_port()
+              extra_args: tuple[str, ...] = (), timeout: float = 90,
+              port: int | None = None) -> AppServer:
+    """Start the app on ``port`` (a free one by default); returns once ``/_stcore/health``
+    answers."""
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("w")
     proc = subprocess.Popen(

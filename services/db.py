@@ -8,6 +8,7 @@ write runs in a short ``BEGIN IMMEDIATE`` transaction with no network call insid
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import sqlite_utils
 from services.errors import StorageError
 
 BUSY_TIMEOUT_MS = 5000
+
+log = logging.getLogger(__name__)
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -92,6 +95,12 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
 
     with write_transaction(db):  # serialises two processes starting at once
         pending = [m.name for m in MIGRATIONS.pending(db)]
+        if pending and db.table_names():  # an upgrade, not a new cache
+            # Some rebuild a table or an index: about a minute per 15 million snapshot rows,
+            # silent otherwise (the app shows "Starting Reelboard…" meanwhile).
+            log.warning("Upgrading the cache at %s: %s. A big cache takes a minute or two; "
+                        "let it finish.", db.conn.execute("PRAGMA database_list").fetchone()[2]
+                        or "memory", ", ".join(pending))
         if pending:
             MIGRATIONS.apply(db)
     return pending

@@ -7,71 +7,25 @@ element to report CONNECTED and notRunning after every interaction.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+# One launcher for the browser tests and the benchmarks (bench/app_server.py): the same command,
+# environment (no TikTok credentials: the embedded sandbox), health wait and shutdown.
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from bench.app_server import AppServer as RunningApp
+from bench.app_server import start_app as _start_app
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RunningApp:
-    url: str
-    data_dir: Path
-    log_path: Path
-    process: subprocess.Popen
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "RunningApp", "free_port", "start_app"]
 
 
 def start_app(data_dir: Path, log_path: Path, env_extra: dict[str, str] | None = None,
               timeout: float = 60, *, port: int | None = None,
               extra_args: tuple[str, ...] = ()) -> RunningApp:
-    port = port or free_port()
-    env = {**os.environ, "REELBOARD_DATA_DIR": str(data_dir), **(env_extra or {})}
-    for name in ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET", "TIKTOK_REDIRECT_URI"):
-        env.pop(name, None)
-    log_file = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", *extra_args],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()}")
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                return RunningApp(url, data_dir, log_path, proc)
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError(f"streamlit not healthy after {timeout}s:\n{log_path.read_text()}")
+    return _start_app(data_dir, log_path, env_extra=env_extra, extra_args=extra_args,
+                      timeout=timeout, port=port)
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +33,7 @@ def app_server(tmp_path_factory) -> Iterator[RunningApp]:
     base = tmp_path_factory.mktemp("app")
     app = start_app(base / "data", base / "streamlit.log")
     yield app
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
+    app.stop()
 
 
 def wait_for_app(pg, timeout: float = 30_000) -> None:

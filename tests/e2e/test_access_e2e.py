@@ -8,7 +8,6 @@ a sandbox started by this test, exactly as the README's team-mode secrets do on 
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -48,11 +47,7 @@ viewers = ["viewer@example.com"]
     app = start_app(base / "data", base / "streamlit.log", port=port,
                     extra_args=("--secrets.files", str(secrets)))
     yield app
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
+    app.stop()
     provider.stop()
 
 

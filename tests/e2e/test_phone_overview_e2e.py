@@ -7,7 +7,6 @@ history), then `streamlit run` serves it: the sandbox's state lives in the data 
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
@@ -35,11 +34,7 @@ def three_creators_app(tmp_path_factory):
         rt.stop()
     app = start_app(data, base / "streamlit.log")
     yield app
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
+    app.stop()
 
 
 def _boxes(page, selector: str) -> list[dict]:

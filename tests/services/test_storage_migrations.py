@@ -119,3 +119,23 @@ def test_after_conversion_new_rows_get_keys_and_the_view_still_accepts_inserts(t
             ]
             == 0
         )
+
+
+def test_an_upgrade_says_which_migrations_run_and_a_new_cache_does_not(tmp_path, caplog):
+    # A migration can rebuild a big index for a minute at start-up: the log says so.
+    import logging
+
+    from services.db import apply_migrations, open_db
+    from services.migrations import MIGRATIONS
+
+    caplog.set_level(logging.INFO, logger="services.db")
+    with open_db(tmp_path / "new.db") as db:
+        apply_migrations(db)
+    assert not caplog.records  # a new cache is created quietly
+    with open_db(tmp_path / "old.db") as db:
+        MIGRATIONS.apply(db, stop_before="0011_covering_run_index")
+        assert apply_migrations(db) == ["0011_covering_run_index"]
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "0011_covering_run_index" in record.getMessage()
+    assert str(tmp_path / "old.db") in record.getMessage()
