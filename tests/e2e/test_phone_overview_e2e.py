@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from services.access import LOCAL_ACTOR
 from services.config import load_settings
@@ -74,6 +75,9 @@ def test_phone_shows_kpi_cards_two_per_row(three_creators_app, browser):
     url = f"{three_creators_app.url}/?accounts=@lunakitchen&period=7d"
     context, page = _open(browser, url, 390, 844)
     try:
+        # Auto-waiting: the page may still be drawing its later cards when the first appears.
+        expect(page.locator("[data-testid='stMetric']")).to_have_count(8)
+        wait_for_app(page)
         cards = _boxes(page, "[data-testid='stMetric']")
         assert len(cards) == 8
         first, second, third = cards[:3]
