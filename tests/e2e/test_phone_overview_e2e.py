@@ -60,6 +60,24 @@ def _open(browser, url: str, width: int, height: int = 900):
     return context, page
 
 
+def _settled_side_by_side(page, selector: str = "[data-testid='stMetric']") -> list[dict]:
+    """The boxes of ``selector`` once the run has ended and its first two share a row. A page
+    can still be drawing, or rerunning after writing the view into the URL (Streamlit keeps
+    the last run's elements on screen until they are replaced), when its first cards appear;
+    a layout that never puts two side by side times out here and fails the test."""
+    wait_for_app(page)
+    page.wait_for_function(
+        """(sel) => {
+            const c = document.querySelectorAll(sel);
+            if (c.length < 2) return false;
+            const a = c[0].getBoundingClientRect(), b = c[1].getBoundingClientRect();
+            return a.height > 0 && Math.abs(a.top - b.top) < 4;
+        }""",
+        arg=selector,
+    )
+    return _boxes(page, selector)
+
+
 def _shoot(page, path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so grow the viewport to it."""
     size = page.viewport_size
@@ -77,8 +95,7 @@ def test_phone_shows_kpi_cards_two_per_row(three_creators_app, browser):
     try:
         # Auto-waiting: the page may still be drawing its later cards when the first appears.
         expect(page.locator("[data-testid='stMetric']")).to_have_count(8)
-        wait_for_app(page)
-        cards = _boxes(page, "[data-testid='stMetric']")
+        cards = _settled_side_by_side(page)
         assert len(cards) == 8
         first, second, third = cards[:3]
         # Side by side: same row, the second to the right of the first, both on screen.
@@ -100,7 +117,7 @@ def test_three_accounts_compared_at_both_widths(three_creators_app, browser):
         try:
             page.get_by_text("Portfolio · 3 accounts").wait_for()
             page.locator(".js-plotly-plot").first.wait_for()
-            cards = _boxes(page, "[data-testid='stMetric']")
+            cards = _settled_side_by_side(page)
             assert abs(cards[0]["y"] - cards[1]["y"]) < 4
             # The accounts table: every column on desktops, the first numbers on phones.
             wide = page.locator(".st-key-rb-wide-compare-table")
