@@ -29,8 +29,7 @@ def test_demo_history_fills_overview_and_video_growth(app_server, page):
     choose_period(page, "Last 7 days")
     assert page.get_by_text("Not enough history yet").count() == 0
     charts = page.locator(".js-plotly-plot")
-    charts.first.wait_for()
-    assert charts.count() == 2
+    expect(charts).to_have_count(2)  # auto-waiting: plotly draws the second one a moment later
     expect(page.get_by_text("Views gained per day").first).to_be_visible()
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
@@ -43,5 +42,5 @@ def test_demo_history_fills_overview_and_video_growth(app_server, page):
     grid.click(position={"x": 15, "y": 60})  # the first row's selection checkbox
     wait_for_app(page)
     page.get_by_text("Views over time").first.wait_for()
-    assert page.locator(".js-plotly-plot").count() == 1
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)
     page.screenshot(path=str(out / "video-detail.png"), full_page=True)

@@ -122,8 +122,8 @@ def test_three_accounts_compared_at_both_widths(three_creators_app, browser):
             # The accounts table: every column on desktops, the first numbers on phones.
             wide = page.locator(".st-key-rb-wide-compare-table")
             narrow = page.locator(".st-key-rb-narrow-compare-table")
-            assert wide.is_visible() == (width > 640)
-            assert narrow.is_visible() == (width <= 640)
+            expect(wide if width > 640 else narrow).to_be_visible()
+            expect(narrow if width > 640 else wide).to_be_hidden()
             _shoot(page, out / f"overview-compare-{width}.png")
             if width > 640:  # growth in %: every account from 0 at the period's start
                 page.get_by_test_id("stButtonGroup").get_by_text("Growth %").click()

@@ -50,7 +50,7 @@ def test_post_a_generated_video_and_find_it_after_a_sync(app_server, page, tmp_p
     _key(page, "publish_upload_0").locator("input[type=file]").set_input_files(str(video))
     page.get_by_text("MP4 · h264 · 540×960").wait_for(timeout=60_000)
     wait_for_app(page)
-    assert page.locator("video").count() == 1  # the preview
+    expect(page.locator("video")).to_have_count(1)  # the preview
 
     caption = _key(page, "publish_caption").locator("textarea")
     caption.fill(CAPTION)
