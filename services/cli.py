@@ -71,6 +71,11 @@ def _sqlite_sentence(exc: sqlite3.Error, path: Any) -> str:
         return (f"The disk holding the cache ({path}) is full: SQLite said {text!r}. The "
                 "transaction in progress was rolled back, so nothing half-written was kept. "
                 "Free some space and run the command again (safe to retry).")
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return (f"Another Reelboard process is holding the cache {path} (SQLite said {text!r}): "
+                "most likely the app upgrading it after an update, which can take a minute or "
+                "two on a big cache, or a long sync. Nothing was changed; run the command again "
+                "once it has finished (safe to retry).")
     if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in text or "malformed" in text or "corrupt" in text):
         return (f"The cache {path} is damaged or not a Reelboard database ({text}). Reelboard "

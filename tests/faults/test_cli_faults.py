@@ -118,6 +118,24 @@ def test_disk_full_at_start_exits_2(monkeypatch, capsys):
     assert "full" in err and "Traceback" not in err
 
 
+def test_a_cache_held_by_another_process_at_start_exits_2_with_why(tmp_path, monkeypatch,
+                                                                    capsys):
+    # E.g. the app upgrading a big cache (a minute or two) when a cron sync starts.
+    import services.db
+
+    monkeypatch.setenv("REELBOARD_DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["check"]) == 0
+    capsys.readouterr()
+    with open_db(tmp_path / "data" / "reelboard.db") as holder:
+        holder.conn.execute("BEGIN IMMEDIATE")  # what a migration in progress holds
+        monkeypatch.setattr(services.db, "BUSY_TIMEOUT_MS", 100)  # not 5 s in a test
+        assert cli.main(["check"]) == EXIT_UNUSABLE
+        holder.conn.execute("ROLLBACK")
+    err = capsys.readouterr().err
+    assert "Another Reelboard process is holding the cache" in err
+    assert "Traceback" not in err
+
+
 def test_an_unexpected_error_is_a_sentence_not_a_traceback(monkeypatch, capsys):
     import services.accounts
 
