@@ -49,7 +49,7 @@ except ReelboardError as exc:
     st.navigation(nav.sections(None), position="hidden")
     st.title("Reelboard cannot start")
     show_error(exc)
-    st.caption("Fix the configuration above, then reload this page.")
+    st.caption("Fix what is said above, then reload this page.")
     st.stop()
 
 # The gate runs before navigation runs any page, the OAuth callback page included, on every

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from services import redaction
 from services.config import load_settings
 from services.crypto import CryptoError, DecryptionError, UnknownKeyError
+from services.db import sqlite_error_sentence
 from services.errors import ConfigError, ReelboardError, StorageError
 from services.runtime import Runtime, start_runtime
 
@@ -62,27 +63,7 @@ def _runtime() -> Runtime:
         return start_runtime(settings)
     except sqlite3.Error as exc:
         # Start-up is where a corrupt file or a full disk shows first: "could not start" (2).
-        raise StorageError(_sqlite_sentence(exc, settings.database_path)) from exc
-
-
-def _sqlite_sentence(exc: sqlite3.Error, path: Any) -> str:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and "full" in text:
-        return (f"The disk holding the cache ({path}) is full: SQLite said {text!r}. The "
-                "transaction in progress was rolled back, so nothing half-written was kept. "
-                "Free some space and run the command again (safe to retry).")
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return (f"Another Reelboard process is holding the cache {path} (SQLite said {text!r}): "
-                "most likely the app upgrading it after an update, which can take a minute or "
-                "two on a big cache, or a long sync. Nothing was changed; run the command again "
-                "once it has finished (safe to retry).")
-    if isinstance(exc, sqlite3.DatabaseError) and (
-            "not a database" in text or "malformed" in text or "corrupt" in text):
-        return (f"The cache {path} is damaged or not a Reelboard database ({text}). Reelboard "
-                "never overwrites it: move it aside (or restore it from a backup) and run again.")
-    return (f"The cache {path} reported an unexpected SQLite error: {text}. Nothing "
-            "half-written was kept; run the command again, and if it repeats check the disk "
-            "and the file's permissions.")
+        raise StorageError(sqlite_error_sentence(exc, settings.database_path)) from exc
 
 
 def resolve_account(accounts: Iterable[Any], text: str) -> str:
@@ -337,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             path: Any = _settings().database_path
         except ReelboardError:
             path = "reelboard.db"
-        print(f"error (storage_error): {_sqlite_sentence(exc, path)}", file=sys.stderr)
+        print(f"error (storage_error): {sqlite_error_sentence(exc, path)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

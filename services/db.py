@@ -106,5 +106,26 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     return pending
 
 
+def sqlite_error_sentence(exc: sqlite3.Error, path: Path | str) -> str:
+    """What a person should know and do about a SQLite error on the cache at ``path``."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "full" in text:
+        return (f"The disk holding the cache ({path}) is full: SQLite said {text!r}. The "
+                "transaction in progress was rolled back, so nothing half-written was kept. "
+                "Free some space and try again (safe to retry).")
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return (f"Another Reelboard process is holding the cache {path} (SQLite said {text!r}): "
+                "most likely an upgrade after an update, which can take a minute or two on a "
+                "big cache, or a long sync. Nothing was changed; try again once it has finished "
+                "(safe to retry).")
+    if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text):
+        return (f"The cache {path} is damaged or not a Reelboard database ({text}). Reelboard "
+                "never overwrites it: move it aside (or restore it from a backup) and try again.")
+    return (f"The cache {path} reported an unexpected SQLite error: {text}. Nothing "
+            "half-written was kept; try again, and if it repeats check the disk "
+            "and the file's permissions.")
+
+
 def check_integrity(db: sqlite_utils.Database) -> str:
     return db.execute("PRAGMA quick_check").fetchone()[0]

@@ -38,6 +38,7 @@ import http.client
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,7 +48,8 @@ from urllib.parse import urlsplit
 
 from services.config import Settings
 from services.crypto import KeyRing, load_keyring
-from services.db import apply_migrations, connect
+from services.db import apply_migrations, connect, sqlite_error_sentence
+from services.errors import StorageError
 from services.tiktok.client import TikTokClient
 
 try:
@@ -148,14 +150,17 @@ def start_runtime(settings: Settings) -> Runtime:
         sandbox_server, base_url, share = _attach_sandbox(settings)
         settings = _with_sandbox(settings, base_url)
     try:
-        db = connect(settings.database_path)
         try:
-            apply_migrations(db)
-            # Refuse to start on a wrong or missing key now, not mid-flow (the token-storage design
-            # (README, 'Tokens at rest')).
-            keyring = load_keyring(settings, db)
-        finally:
-            db.close()
+            db = connect(settings.database_path)
+            try:
+                apply_migrations(db)
+                # Refuse to start on a wrong or missing key now, not mid-flow (the token-storage
+                # design (README, 'Tokens at rest')).
+                keyring = load_keyring(settings, db)
+            finally:
+                db.close()
+        except sqlite3.Error as exc:  # a full disk, a damaged file, another process's upgrade
+            raise StorageError(sqlite_error_sentence(exc, settings.database_path)) from exc
     except BaseException:
         if share is not None and sandbox_server is not None:
             share.lock.set_serving(None)

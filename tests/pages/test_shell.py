@@ -34,6 +34,27 @@ def test_live_mode_with_bad_redirect_uri_refuses_to_start(monkeypatch):
     assert "Accounts page" in at.error[0].value
 
 
+def test_a_cache_held_by_another_process_is_said_at_start(tmp_path, monkeypatch):
+    # E.g. `python -m services sync` upgrading a big cache when the app starts: words, not a
+    # reference id, and nothing changed.
+    import services.db
+    from services.db import open_db
+
+    open_page("overview")  # a cache exists, as after an earlier start
+    from dashboard import runtime
+
+    runtime.shutdown()
+    with open_db(tmp_path / "data" / "reelboard.db") as holder:
+        holder.conn.execute("BEGIN IMMEDIATE")  # what an upgrade in progress holds
+        monkeypatch.setattr(services.db, "BUSY_TIMEOUT_MS", 100)  # not 5 s in a test
+        at = open_page("overview")
+        holder.conn.execute("ROLLBACK")
+    assert not at.exception
+    assert at.title[0].value == "Reelboard cannot start"
+    assert "Another Reelboard process is holding the cache" in at.error[0].value
+    assert "Traceback" not in texts(at)
+
+
 def test_unexpected_error_shows_reference_not_traceback(monkeypatch):
     import services.accounts
 
