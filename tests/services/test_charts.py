@@ -237,6 +237,7 @@ def test_outlier_scatter_colours_and_median_lines():
     assert list(fig.data[0].y) == [5000.0] and list(fig.data[2].y) == [100.0]
     assert fig.data[0].marker.color == c.ABOVE
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.dtick == "D2"  # 1-2-5 labels: all nine digits crowd a short range
     assert fig.layout.shapes[0].y0 == 350.0  # the account median
     assert fig.layout.yaxis.title.text == "Views (lifetime)"
 
