@@ -13,17 +13,10 @@ from dashboard import data, layout, runtime
 from dashboard.components import chart, kpi_card
 from dashboard.text import md_text
 from services.analytics import charts, comparison
+from services.analytics.metrics import KPI_LABELS
 
-KPI_ORDER = [
-    "followers",
-    "followers_gained",
-    "views_gained",
-    "likes_gained",
-    "comments_gained",
-    "shares_gained",
-    "engagement_rate",
-    "videos_posted",
-]
+#: The cards' order: the KPIs' own (services.analytics.metrics.KPI_LABELS).
+KPI_ORDER = list(KPI_LABELS)
 #: The phone table: the numbers a marketer compares first.
 NARROW_COLUMNS = ["Account", "Followers", "Followers gained", "Views gained"]
 

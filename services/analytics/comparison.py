@@ -18,21 +18,21 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from services.analytics.charts import MUTED, PALETTE, TEMPLATE, _wall_clock, empty_figure
-from services.analytics.metrics import DERIVED, PROVENANCE_LABELS, Kpi, Metric, engagement_rate
+from services.analytics.metrics import (
+    DERIVED,
+    KPI_LABELS,
+    PROVENANCE_LABELS,
+    Kpi,
+    Metric,
+    engagement_rate,
+)
 from services.safe_text import cell_text, plot_label
 
 PANEL_HEIGHT = 170
 #: Below the plot area (paper coordinates): clear of the title, subtitle and panels.
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0}
-SUMMED = (
-    "followers",
-    "followers_gained",
-    "views_gained",
-    "likes_gained",
-    "comments_gained",
-    "shares_gained",
-    "videos_posted",
-)
+#: KPIs added up across accounts: all but the rate, which is recomputed from the summed gains.
+SUMMED = tuple(key for key in KPI_LABELS if key != "engagement_rate")
 
 
 def _title(fig: go.Figure, title: str, subtitle: str) -> None:

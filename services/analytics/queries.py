@@ -103,23 +103,22 @@ _CAPTION_COLUMNS = {
     "title": "str",
     "description": "str",
 }
-_STATS_AT_COLUMNS = {
+#: A video as a ranked row shows it (title, link, cover), first in both tables below.
+_VIDEO_ROW = {
     "video_id": "str",
     "open_id": "str",
     "create_time": "int64",
     "title": "str",
     "share_url": "str",
     "cover_image_url": "str",
+}
+_STATS_AT_COLUMNS = {
+    **_VIDEO_ROW,
     "captured_at": "int64",
     **dict.fromkeys(_COUNTS, "Int64"),
 }
 _GAINS_COLUMNS = {
-    "video_id": "str",
-    "open_id": "str",
-    "create_time": "int64",
-    "title": "str",
-    "share_url": "str",
-    "cover_image_url": "str",
+    **_VIDEO_ROW,
     "from_at": "int64",
     "to_at": "int64",
     "views_start": "Int64",
