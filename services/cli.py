@@ -58,12 +58,9 @@ class CliUsageError(ReelboardError):
 
 
 def _runtime() -> Runtime:
-    settings = load_settings()
-    try:
-        return start_runtime(settings)
-    except sqlite3.Error as exc:
-        # Start-up is where a corrupt file or a full disk shows first: "could not start" (2).
-        raise StorageError(sqlite_error_sentence(exc, settings.database_path)) from exc
+    # A corrupt file, a full disk or a held cache shows first here: start_runtime says it as a
+    # StorageError, "could not start" (2).
+    return start_runtime(load_settings())
 
 
 def resolve_account(accounts: Iterable[Any], text: str) -> str:
