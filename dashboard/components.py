@@ -191,5 +191,6 @@ def kpi_card(kpi, tz: str, *, estimated: bool | None = None) -> None:
 
 
 def chart(fig, *, key: str) -> None:
-    """Draw a analytics.charts figure as built (theme=None keeps its palette and template)."""
+    """Draw a services.analytics.charts figure as built (theme=None keeps its palette and
+    template)."""
     st.plotly_chart(fig, theme=None, key=key, config={"displaylogo": False})

@@ -1,12 +1,11 @@
 """Plotly figures for the Overview, Videos and Insights pages: frames in, ``go.Figure`` out.
 
-Pure functions (the project's code habits "Figures are built by pure functions"): no Streamlit, no
-I/O, so tests
-assert on traces without a browser. Every chart uses one template (:data:`TEMPLATE`: palette,
-fonts, grid, hover labels with thousands separators) and says where its numbers come from in a
-subtitle ("Difference between Reelboard snapshots, as of 3 Jun 2026 05:00"). When the
-history cannot answer, a chart becomes :func:`empty_figure` with the metric's note instead of
-an empty or all-zero plot.
+Pure functions (the project's code habits "Figures are built by pure functions"): no Streamlit,
+no I/O, so tests assert on traces without a browser. Every chart uses one template
+(:data:`TEMPLATE`: palette, fonts, grid, hover labels with thousands separators) and says where
+its numbers come from in a subtitle ("Difference between Reelboard snapshots, as of 3 Jun 2026
+05:00"). When the history cannot answer, a chart becomes :func:`empty_figure` with the metric's
+note instead of an empty or all-zero plot.
 
 Pages should draw with ``st.plotly_chart(fig, theme=None)``: Streamlit's default theme
 replaces the template's colours.
